@@ -1,0 +1,78 @@
+# triage.k8s developer entry points. `make test` and `make demo` work on a fresh machine:
+# they create the virtualenv and build the local control plane as needed.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COLLECTIONS := $(CURDIR)/.build/collections
+CLUSTER := $(BIN)/python hack/cluster/localcluster.py
+export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
+export TRIAGE_K8S_STATE ?= $(CURDIR)/.cache/kwok
+
+.PHONY: help venv binaries cluster-up cluster-down cluster-status unit sanity lint integration test demo bench clean
+
+help:
+	@echo "make test          unit tests, ansible-test sanity, ansible-lint, integration tests on local clusters"
+	@echo "make demo          start a local cluster and quarantine a crash-looping pod"
+	@echo "make cluster-up    start the local clusters (prints the KUBECONFIG to use)"
+	@echo "make cluster-down  stop them"
+
+$(STAMP): tests/requirements-dev.txt
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) is needed (or run make PYTHON=python3.X)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r tests/requirements-dev.txt
+	touch $@
+
+venv: $(STAMP) $(COLLECTIONS)/ansible_collections/triage/k8s
+
+# The collection must sit at ansible_collections/triage/k8s to be imported and found by FQCN.
+$(COLLECTIONS)/ansible_collections/triage/k8s:
+	mkdir -p $(dir $@)
+	ln -sfn $(CURDIR) $@
+
+binaries:
+	hack/cluster/build.sh
+
+cluster-up: venv
+	$(CLUSTER) up
+
+cluster-down: venv
+	$(CLUSTER) down
+
+cluster-status: venv
+	$(CLUSTER) status
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+sanity: venv
+	hack/sanity.sh
+
+lint: venv
+	$(BIN)/ansible-lint --offline
+
+integration: venv
+	$(BIN)/pytest -q tests/integration
+
+# Clusters started by this run are deleted at the end, whatever happens; the trap also covers
+# Ctrl-C and a CI kill.
+test: venv
+	@set -o pipefail; status=0; \
+	trap '$(CLUSTER) down >/dev/null 2>&1 || true' EXIT INT TERM; \
+	$(CLUSTER) up || exit 1; \
+	$(BIN)/pytest -q -p no:cacheprovider tests/unit || status=1; \
+	hack/sanity.sh || status=1; \
+	$(BIN)/ansible-lint --offline || status=1; \
+	$(BIN)/pytest -q -p no:cacheprovider tests/integration || status=1; \
+	if [ $$status -ne 0 ]; then echo "make test: FAILED"; else echo "make test: all passed"; fi; \
+	exit $$status
+
+demo: venv
+	hack/demo.sh
+
+clean:
+	rm -rf .build .pytest_cache tests/output

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# ansible-test sanity without a container engine: copy the collection's files (tracked and
+# untracked-but-not-ignored) to .build/sanity/ansible_collections/triage/k8s, where ansible-test
+# needs them, and run the sanity tests in ansible-test's own virtualenvs (--venv).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+venv=${VENV:-$root/.venv}
+dest=$root/.build/sanity/ansible_collections/triage/k8s
+python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+
+rm -rf "$dest"
+mkdir -p "$dest"
+cd "$root"
+git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+  [ -e "$f" ] || continue   # deleted in the work tree but not yet in git
+  mkdir -p "$dest/$(dirname "$f")"
+  cp -p "$f" "$dest/$f"
+done
+cd "$dest"
+# ansible-test lists a collection's files through git when it can; give it a repository.
+git init -q . && git add -A >/dev/null && git -c user.email=ci@local -c user.name=ci commit -qm sanity >/dev/null
+
+# Every sanity test that runs offline without a container engine. ansible-test --venv creates
+# one virtualenv per tool (pylint, yamllint, ...) with the versions it pins, from PyPI.
+exec "$venv/bin/ansible-test" sanity --venv --python "$python_version" --color no "$@"

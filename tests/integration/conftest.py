@@ -1,0 +1,192 @@
+"""Integration fixtures: real local clusters (kube-apiserver, controller-manager, scheduler,
+etcd, KWOK as the kubelet) and helpers to run the collection's modules and playbooks on them.
+
+Clusters come from hack/cluster/localcluster.py. A healthy cluster left up by `make cluster-up`
+or `make test` is reused; one this session had to start is deleted again at the end.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import uuid
+
+import pytest
+import yaml
+from kubernetes import client, config
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, "hack", "cluster"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import localcluster  # noqa: E402  (hack/cluster is not a package)
+
+CLUSTER_NAMES = list(localcluster.DEFAULT_NAMES)
+
+
+def _sigterm_as_interrupt(signum, frame):
+    # pytest runs fixture finalizers on KeyboardInterrupt, so a killed run still tears down.
+    raise KeyboardInterrupt()
+
+
+@pytest.fixture(scope="session")
+def clusters():
+    """{'kubeconfig': path, 'contexts': [kwok-triage-a, kwok-triage-b]}."""
+    signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    before = set(n for n in localcluster.existing_clusters() if localcluster.healthy(n))
+    started = [n for n in CLUSTER_NAMES if n not in before]
+    kubeconfig = localcluster.up(CLUSTER_NAMES)
+    try:
+        yield {"kubeconfig": kubeconfig, "contexts": [localcluster.context_name(n) for n in CLUSTER_NAMES]}
+    finally:
+        if started:
+            localcluster.down(started)
+
+
+@pytest.fixture(scope="session")
+def kubeconfig(clusters):
+    return clusters["kubeconfig"]
+
+
+@pytest.fixture(scope="session")
+def context(clusters):
+    return clusters["contexts"][0]
+
+
+def api_client_for(kubeconfig, context):
+    return config.new_client_from_config(config_file=kubeconfig, context=context, persist_config=False)
+
+
+@pytest.fixture(scope="session")
+def api(kubeconfig, context):
+    return api_client_for(kubeconfig, context)
+
+
+@pytest.fixture(scope="session")
+def core(api):
+    return client.CoreV1Api(api)
+
+
+@pytest.fixture(scope="session")
+def apps(api):
+    return client.AppsV1Api(api)
+
+
+@pytest.fixture
+def namespace(core, request):
+    """A fresh namespace per test, deleted afterwards (without waiting for it to go)."""
+    name = "t-%s-%s" % (request.node.name[:30].lower().replace("_", "-").strip("-"), uuid.uuid4().hex[:5])
+    name = "".join(ch for ch in name if ch.isalnum() or ch == "-")[:63].strip("-")
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    try:
+        core.delete_namespace(name, grace_period_seconds=0, propagation_policy="Background")
+    except client.ApiException:
+        pass
+
+
+class AnsibleRunner:
+    """Runs modules and playbooks of the collection with ansible-playbook, as a user would."""
+
+    def __init__(self, kubeconfig, context, tmpdir):
+        self.kubeconfig = kubeconfig
+        self.context = context
+        self.tmpdir = tmpdir
+
+    def env(self, extra=None):
+        env = dict(os.environ)
+        env.update({
+            "ANSIBLE_COLLECTIONS_PATH": os.path.join(REPO, ".build", "collections"),
+            "ANSIBLE_HOST_KEY_CHECKING": "False",
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_RETRY_FILES_ENABLED": "False",
+            "ANSIBLE_LOCALHOST_WARNING": "False",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "False",
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        })
+        env.update(extra or {})
+        return env
+
+    def module(self, name, args=None, check=False, diff=False, auth=True, env=None):
+        """Run one module task; return its registered result (failures included)."""
+        args = dict(args or {})
+        if auth:
+            args.setdefault("kubeconfig", self.kubeconfig)
+            args.setdefault("context", self.context)
+        out = os.path.join(self.tmpdir, "result-%s.json" % uuid.uuid4().hex)
+        task = {"name": "under test", name: args, "register": "result", "ignore_errors": True}
+        if check:
+            task["check_mode"] = True
+        if diff:
+            task["diff"] = True
+        play = [{
+            "hosts": "localhost",
+            "gather_facts": False,
+            "connection": "local",
+            "tasks": [
+                task,
+                {
+                    "name": "save result",
+                    "ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": out, "mode": "0600"},
+                    "check_mode": False,
+                    "diff": False,
+                },
+            ],
+        }]
+        proc = self.playbook_content(play, env=env)
+        if not os.path.exists(out):
+            raise AssertionError("module %s produced no result:\n%s\n%s" % (name, proc.stdout, proc.stderr))
+        with open(out) as f:
+            return json.load(f)
+
+    def playbook_content(self, play, extra_vars=None, env=None, args=()):
+        path = os.path.join(self.tmpdir, "play-%s.yml" % uuid.uuid4().hex)
+        with open(path, "w") as f:
+            yaml.safe_dump(play, f)
+        return self.playbook(path, extra_vars=extra_vars, env=env, args=args)
+
+    def playbook(self, path, extra_vars=None, env=None, args=(), inventory="localhost,"):
+        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, path]
+        if extra_vars:
+            cmd += ["-e", json.dumps(extra_vars)]
+        cmd += list(args)
+        return subprocess.run(cmd, env=self.env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, timeout=600, cwd=self.tmpdir)
+
+
+@pytest.fixture
+def ansible(kubeconfig, context, tmp_path):
+    return AnsibleRunner(kubeconfig, context, str(tmp_path))
+
+
+@pytest.fixture(scope="session")
+def kubectl_bin():
+    """kubectl as an independent observer: the one built beside the control plane, else PATH."""
+    bindir = localcluster.binaries()
+    path = os.path.join(bindir, "kubectl")
+    if os.path.exists(path):
+        return path
+    found = subprocess.run(["which", "kubectl"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    return found or None
+
+
+@pytest.fixture
+def kubectl(kubectl_bin, kubeconfig, context):
+    def run(*args, check=True, ctx=None):
+        if not kubectl_bin:
+            pytest.fail("kubectl is not available (neither built nor on PATH)")
+        proc = subprocess.run([kubectl_bin, "--kubeconfig", kubeconfig, "--context", ctx or context] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+        if check and proc.returncode != 0:
+            raise AssertionError("kubectl %s failed: %s" % (" ".join(args), proc.stderr))
+        return proc
+    return run
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A directory for files the simulated kubelet serves (log files for KWOK Logs objects)."""
+    d = tempfile.mkdtemp(prefix="kwok-files-", dir=str(tmp_path))
+    return d

@@ -8,11 +8,24 @@ venv=${VENV:-$root/.venv}
 dest=$root/.build/sanity/ansible_collections/triage/k8s
 python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
+# ansible-test --venv bootstraps pip with a script it downloads from a host outside the package
+# registries; put an equivalent that uses CPython's bundled pip where it looks for a cached copy.
+pip_version=$("$venv/bin/python" - <<'PY'
+import re, ansible_test, os
+src = open(os.path.join(os.path.dirname(ansible_test.__file__), "_internal", "python_requirements.py")).read()
+print(re.search(r"pip='([0-9.]+)'", src).group(1))
+PY
+)
+bootstrap=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
+mkdir -p "$(dirname "$bootstrap")"
+cp "$root/hack/get_pip_offline.py" "$bootstrap"
+
 rm -rf "$dest"
 mkdir -p "$dest"
 cd "$root"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
   [ -e "$f" ] || continue   # deleted in the work tree but not yet in git
+  case $f in hack/*|bench/*|.ci/*) continue ;; esac   # developer tooling, not shipped (build_ignore)
   mkdir -p "$dest/$(dirname "$f")"
   cp -p "$f" "$dest/$f"
 done

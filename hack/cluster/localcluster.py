@@ -61,7 +61,7 @@ def log(msg):
 
 def binaries():
     """Build (or reuse) the pinned binaries; return their directory."""
-    proc = subprocess.run([os.path.join(HERE, "build.sh")], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.run([os.path.join(HERE, "build.sh")], stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
         raise ClusterError("building the control plane failed (see the messages above)")
     return proc.stdout.strip().splitlines()[-1]
@@ -71,7 +71,7 @@ def _kwokctl(bindir, *args, check=True, quiet=False):
     env = dict(os.environ, KWOK_WORKDIR=state_dir())
     cmd = [os.path.join(bindir, "kwokctl")] + list(args)
     out = subprocess.PIPE if quiet else None
-    proc = subprocess.run(cmd, env=env, stdout=out, stderr=out, text=True)
+    proc = subprocess.run(cmd, env=env, stdout=out, stderr=out, text=True, check=False)
     if check and proc.returncode != 0:
         detail = (proc.stderr or "").strip()[-2000:] if quiet else ""
         raise ClusterError("kwokctl %s failed (exit %d) %s" % (" ".join(args[:3]), proc.returncode, detail))
@@ -135,7 +135,7 @@ def _ready_for_workloads(name):
         if not healthy(name):
             return False
         _get(name, "/api/v1/namespaces/default/serviceaccounts/default")
-        _, body = _get(name, "/api/v1/nodes")
+        body = _get(name, "/api/v1/nodes")[1]
         nodes = json.loads(body)["items"]
         ready = [
             n for n in nodes
@@ -297,7 +297,7 @@ def status():
     rows = []
     for name in existing_clusters():
         try:
-            _, server = _tls_context(None, name)
+            server = _tls_context(None, name)[1]
         except Exception:  # half-made cluster directory
             server = "?"
         rows.append((context_name(name), server, "up" if healthy(name) else "DOWN"))

@@ -45,3 +45,5 @@ QUARANTINE_ANNOTATIONS = (
 MANAGED_BY_LABEL = "app.kubernetes.io/managed-by"
 MANAGED_BY_VALUE = "triage.k8s"
 FOR_POD_LABEL = PREFIX + "for-pod"
+# Annotation on those objects: the uid of the pod they serve (a pod of the same name is not it).
+FOR_POD_UID_ANNOTATION = PREFIX + "for-pod-uid"

@@ -153,7 +153,7 @@ class AnsibleRunner:
             cmd += ["-e", json.dumps(extra_vars)]
         cmd += list(args)
         return subprocess.run(cmd, env=self.env(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True, timeout=600, cwd=self.tmpdir)
+                              text=True, timeout=600, cwd=self.tmpdir, check=False)
 
 
 @pytest.fixture
@@ -168,7 +168,7 @@ def kubectl_bin():
     path = os.path.join(bindir, "kubectl")
     if os.path.exists(path):
         return path
-    found = subprocess.run(["which", "kubectl"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    found = subprocess.run(["which", "kubectl"], stdout=subprocess.PIPE, text=True, check=False).stdout.strip()
     return found or None
 
 
@@ -178,7 +178,7 @@ def kubectl(kubectl_bin, kubeconfig, context):
         if not kubectl_bin:
             pytest.fail("kubectl is not available (neither built nor on PATH)")
         proc = subprocess.run([kubectl_bin, "--kubeconfig", kubeconfig, "--context", ctx or context] + list(args),
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
         if check and proc.returncode != 0:
             raise AssertionError("kubectl %s failed: %s" % (" ".join(args), proc.stderr))
         return proc

@@ -142,12 +142,12 @@ def serve_exec(api, namespace, pod_name, workdir, env=None):
     """Make KWOK run `kubectl exec` commands for a pod as local commands in workdir.
 
     Tests only exec harmless commands (echo, cat of their own files)."""
+    envs = [{"name": k, "value": v} for k, v in (env or {}).items()]
     body = {
         "apiVersion": "kwok.x-k8s.io/v1alpha1",
         "kind": "Exec",
         "metadata": {"name": pod_name, "namespace": namespace},
-        "spec": {"execs": [{"local": {"workDir": workdir,
-                                       "envs": [{"name": k, "value": v} for k, v in (env or {}).items()]}}]},
+        "spec": {"execs": [{"local": {"workDir": workdir, "envs": envs}}]},
     }
     client.CustomObjectsApi(api).create_namespaced_custom_object("kwok.x-k8s.io", "v1alpha1", namespace, "execs", body)
 

@@ -1,0 +1,222 @@
+# -*- coding: utf-8 -*-
+# Copyright: triage.k8s contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Quarantine and release one pod against the API: read, plan, guard, one guarded PATCH.
+
+Decisions are made by the pure functions in quarantine_plan and quarantine_state; this file
+only reads what they need (one GET of the pod, one LIST of Services, one of the owner's pods)
+and writes the result. A 409 on the guarded patch means someone else changed the pod: it is read
+again and planned again, a bounded number of times.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from ansible_collections.triage.k8s.plugins.module_utils.contract import QUARANTINED_SELECTOR
+from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
+from ansible_collections.triage.k8s.plugins.module_utils.kube import KINDS
+from ansible_collections.triage.k8s.plugins.module_utils.labels import map_selector_matches, selector_string
+from ansible_collections.triage.k8s.plugins.module_utils.quarantine_plan import (
+    SCOPE_TRAFFIC_AND_OWNER,
+    plan_label_changes,
+)
+from ansible_collections.triage.k8s.plugins.module_utils import quarantine_state as state
+
+CONFLICT_ATTEMPTS = 5
+
+
+def read_pod(kube, name, namespace):
+    pod = kube.get_or_none("Pod", name, namespace)
+    if pod is None:
+        if kube.get_or_none("Namespace", namespace) is None:
+            raise TriageError('namespace "%s" not found%s: check namespace and context'
+                              % (namespace, " on %s" % kube.target if kube.target else ""))
+        raise TriageError('pod "%s" not found in namespace "%s"%s' % (
+            name, namespace, " on %s" % kube.target if kube.target else ""))
+    return pod
+
+
+def pod_summary(pod):
+    meta, status = pod.get("metadata") or {}, pod.get("status") or {}
+    return {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+            "ip": status.get("podIP"), "node": (pod.get("spec") or {}).get("nodeName"),
+            "phase": status.get("phase"), "ready": state.pod_ready(pod)}
+
+
+def caller_identity(kube, given):
+    """quarantined-by: the parameter, else who the API server says we are, else the AWX job."""
+    if given:
+        return given
+    who = kube.whoami()
+    if who:
+        return who
+    if os.environ.get("JOB_ID"):
+        return "awx-job-%s" % os.environ["JOB_ID"]
+    return None
+
+
+def _services(kube, namespace):
+    return [{"name": s["metadata"]["name"], "selector": (s.get("spec") or {}).get("selector")}
+            for s in kube.list("Service", namespace)]
+
+
+def _owner(kube, pod):
+    """(controller ownerReference, owner object or None, planner owner selector or None)."""
+    ref = state.controller_ref(pod)
+    if not ref or ref.get("kind") not in KINDS:
+        return ref, None, None
+    owner = kube.get_or_none(ref["kind"], ref["name"], pod["metadata"]["namespace"])
+    if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
+        return ref, None, None  # owner already gone: nothing will adopt or replace the pod
+    return ref, owner, state.owner_selector(owner)
+
+
+def _owner_pods(kube, namespace, owner, owner_sel):
+    plain = owner["kind"] == "ReplicationController"
+    selector = selector_string(owner_sel["selector"], plain_map=plain)
+    pods = [p for p in kube.list("Pod", namespace, label_selector=selector or None)
+            if state.owned_by(p, owner["metadata"]["uid"])]
+    return pods, selector
+
+
+def _guards(kube, params, pod, ref, owner, owner_pods):
+    """Refuse what automation must never do; each refusal says how to proceed deliberately."""
+    namespace = pod["metadata"]["namespace"]
+    if ref is not None:
+        limit = params["max_quarantined_per_owner"]
+        already = state.quarantined_from_owner(kube.list("Pod", namespace, label_selector=QUARANTINED_SELECTOR),
+                                               ref.get("uid"))
+        if limit is not None and len(already) >= limit:
+            raise TriageError(
+                "refusing to quarantine: %s %s already has %d quarantined pod(s) (%s), the limit "
+                "max_quarantined_per_owner=%d. If its replacements fail the same way, the workload itself is "
+                "broken: quarantining more pods would only orphan a new pod on every crash. Release or clean up "
+                "the quarantined ones, or raise the limit deliberately."
+                % (ref["kind"], ref["name"], len(already), ", ".join(already), limit, limit),
+                {"quarantined_pods": already})
+    if params["force"] or owner is None and ref is not None:
+        return
+    if state.last_ready_replica(pod, owner_pods if owner is not None else [pod]):
+        stuck = state.unschedulable_pods(owner_pods)
+        where = "%s %s" % (ref["kind"], ref["name"]) if ref else "its Services"
+        raise TriageError(
+            "refusing to quarantine: %s is the only Ready pod of %s, so its Services would have no ready "
+            "endpoint until a replacement is Ready%s. Use force: true to quarantine it anyway."
+            % (pod["metadata"]["name"], where,
+               " — and the owner cannot place one now (unschedulable: %s)" % ", ".join(stuck) if stuck else ""),
+            {"unschedulable_pods": stuck})
+
+
+def plan_quarantine(kube, params, pod, now, expires_at, identity):
+    """Everything the quarantine would do, without writing: a dict the module reports."""
+    namespace = pod["metadata"]["namespace"]
+    if (pod["metadata"]).get("deletionTimestamp"):
+        raise TriageError('pod "%s" is terminating (deletion requested at %s): there is nothing left to quarantine; '
+                          "collect what evidence remains instead" % (pod["metadata"]["name"], pod["metadata"]["deletionTimestamp"]))
+    ref, owner, owner_sel = _owner(kube, pod)
+    scope = params["scope"]
+    refusal = state.owner_refusal(ref.get("kind") if ref else None, scope)
+    if refusal:
+        raise TriageError("cannot quarantine pod %s with scope %s: %s" % (pod["metadata"]["name"], scope, refusal))
+    services = _services(kube, namespace)
+    planner_owner = owner_sel
+    if scope == SCOPE_TRAFFIC_AND_OWNER and ref is None:
+        planner_owner = None  # a bare pod: traffic only, there is no owner to leave
+    plan = plan_label_changes(pod["metadata"].get("labels") or {}, services, planner_owner, scope=scope,
+                              prefix=params["value_prefix"], explicit_labels=params["labels"])
+    if plan["error"]:
+        raise TriageError("cannot quarantine pod %s: %s" % (pod["metadata"]["name"], plan["error"]),
+                          {"services_selecting": plan["services_selecting"]})
+    owner_pods, owner_selector_text = ([], None) if owner is None else _owner_pods(kube, namespace, owner, owner_sel)
+    _guards(kube, params, pod, ref, owner, owner_pods)
+    policy_name = state.network_policy_name(pod) if params["network_isolation"] else None
+    annotations = state.quarantine_annotations(now, identity, params["reason"], expires_at, plan["changes"],
+                                               ref, policy_name)
+    patch = state.quarantine_patch(pod, plan["changes"], annotations, policy_name)
+    releases_owner = bool(owner is not None and scope == SCOPE_TRAFFIC_AND_OWNER)
+    return {
+        "pod": pod, "ref": ref, "owner": owner, "plan": plan, "patch": patch, "policy_name": policy_name,
+        "owner_pods": owner_pods, "owner_selector": owner_selector_text, "releases_owner": releases_owner,
+        "services": plan["services_selecting"],
+    }
+
+
+def ensure_network_policy(kube, pod, name, params):
+    """Create the pod's deny-all policy; an existing one of ours for this pod is kept (idempotent)."""
+    namespace = pod["metadata"]["namespace"]
+    existing = kube.get_or_none("NetworkPolicy", name, namespace)
+    if existing is not None:
+        if not state.is_our_network_policy(existing, pod["metadata"]["name"]):
+            raise TriageError('NetworkPolicy "%s" exists in namespace "%s" but was not made by triage.k8s for this '
+                              "pod: refusing to touch it; rename or remove it" % (name, namespace))
+        return False
+    allow = params.get("network_allow") or {}
+    kube.create("NetworkPolicy", namespace, state.network_policy_manifest(
+        pod, name, allow.get("namespace_labels"), allow.get("cidrs")))
+    return True
+
+
+def delete_network_policy(kube, namespace, name, pod_name):
+    policy = kube.get_or_none("NetworkPolicy", name, namespace)
+    if policy is None or not state.is_our_network_policy(policy, pod_name):
+        return False
+    kube.delete("NetworkPolicy", name, namespace)
+    return True
+
+
+def apply_quarantine(kube, params, check_mode, now, expires_at, identity):
+    """Plan and write, re-planning on conflict. Returns (changed, proposal, written pod or None)."""
+    name, namespace = params["name"], params["namespace"]
+    for attempt in range(CONFLICT_ATTEMPTS):
+        pod = read_pod(kube, name, namespace)
+        if state.is_quarantined(pod):
+            return False, {"pod": pod}, pod
+        proposal = plan_quarantine(kube, params, pod, now, expires_at, identity)
+        if check_mode:
+            return True, proposal, None
+        created_policy = False
+        if proposal["policy_name"]:
+            created_policy = ensure_network_policy(kube, pod, proposal["policy_name"], params)
+        try:
+            written = kube.patch("Pod", name, namespace, proposal["patch"])
+            proposal["created_policy"] = created_policy
+            return True, proposal, written
+        except TriageError as exc:
+            if created_policy:
+                delete_network_policy(kube, namespace, proposal["policy_name"], name)
+            if exc.details.get("status") != 409 or attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+    raise TriageError("pod %s kept changing while being quarantined; try again" % name)  # not reached
+
+
+def apply_release(kube, params, check_mode):
+    """Restore the recorded labels, remove the marks and the pod's NetworkPolicy.
+    Returns (changed, pod before, patch, policy deleted)."""
+    name, namespace = params["name"], params["namespace"]
+    for attempt in range(CONFLICT_ATTEMPTS):
+        pod = read_pod(kube, name, namespace)
+        if not state.has_quarantine_marks(pod):
+            return False, pod, None, False
+        try:
+            patch = state.release_patch(pod)
+        except ValueError as exc:
+            raise TriageError("cannot release pod %s: %s" % (name, exc))
+        if check_mode:
+            return True, pod, patch, bool(state.quarantine_record(pod)["network_policy"])
+        try:
+            kube.patch("Pod", name, namespace, patch)
+        except TriageError as exc:
+            if exc.details.get("status") != 409 or attempt == CONFLICT_ATTEMPTS - 1:
+                raise
+            continue
+        policy = state.quarantine_record(pod)["network_policy"]
+        deleted = delete_network_policy(kube, namespace, policy, name) if policy else False
+        return True, pod, patch, deleted
+    raise TriageError("pod %s kept changing while being released; try again" % name)  # not reached
+
+
+def services_selecting(kube, namespace, labels):
+    return sorted(s["name"] for s in _services(kube, namespace) if map_selector_matches(s["selector"], labels))

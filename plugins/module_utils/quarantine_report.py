@@ -1,0 +1,100 @@
+# -*- coding: utf-8 -*-
+# Copyright: triage.k8s contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The result pod_quarantine returns, the same shape whether it changed anything or not, and
+the ready-to-paste commands an operator needs next. Pure functions."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import (
+    WHAT_OWNER_DOES,
+    apply_merge_patch,
+    quarantine_record,
+)
+
+
+def _quote(text):
+    return "'%s'" % text.replace("'", "'\"'\"'") if any(c in text for c in " '\"$`\\") else text
+
+
+def operator_commands(pod, context=None):
+    """kubectl lines for investigating and releasing the quarantined pod."""
+    meta = pod.get("metadata") or {}
+    name, namespace = meta.get("name"), meta.get("namespace")
+    base = "kubectl%s -n %s" % (" --context %s" % _quote(context) if context else "", _quote(namespace))
+    containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
+    first = containers[0] if containers else None
+    container = " -c %s" % first if first else ""
+    return {
+        "logs": "%s logs %s%s" % (base, name, container),
+        "logs_previous": "%s logs %s%s --previous" % (base, name, container),
+        "exec": "%s exec -it %s%s -- sh" % (base, name, container),
+        "port_forward": "%s port-forward pod/%s 8080:8080" % (base, name),
+        "describe": "%s describe pod %s" % (base, name),
+        "release": ("ansible-playbook triage.k8s.release -e pod=%s -e namespace=%s%s"
+                    % (name, namespace, " -e context=%s" % _quote(context) if context else "")),
+    }
+
+
+def labels_changed(changes):
+    return dict((key, {"before": c.get("before"), "after": c.get("after")}) for key, c in (changes or {}).items())
+
+
+def changes_from_record(pod):
+    """The label changes of an existing quarantine, rebuilt from original-labels."""
+    record = quarantine_record(pod)
+    labels = (pod.get("metadata") or {}).get("labels") or {}
+    return dict((key, {"before": before, "after": labels.get(key)})
+                for key, before in (record.get("original_labels") or {}).items())
+
+
+def diff_for(pod, patch):
+    """Ansible diff of labels and annotations, before and after the patch."""
+    meta = pod.get("metadata") or {}
+    before = {"labels": dict(meta.get("labels") or {}), "annotations": dict(meta.get("annotations") or {})}
+    return {"before": before, "after": apply_merge_patch(meta, patch["metadata"])}
+
+
+def owner_outcome(ref, releases_owner, scope):
+    if not ref:
+        return {"kind": None, "name": None, "released": False,
+                "note": "bare pod: nothing replaces it; only its Services stop sending it traffic"}
+    if releases_owner:
+        note = WHAT_OWNER_DOES.get(ref.get("kind"), "the owner releases the pod")
+    else:
+        note = "scope %s: the pod stays managed by its %s and still counts as one of its pods" % (scope, ref.get("kind"))
+    return {"kind": ref.get("kind"), "name": ref.get("name"), "uid": ref.get("uid"), "released": bool(releases_owner),
+            "note": note}
+
+
+def quarantine_result(pod, changes, services, ref, releases_owner, scope, context=None, policy_name=None,
+                      record=None):
+    record = record or quarantine_record(pod)
+    status = pod.get("status") or {}
+    meta = pod.get("metadata") or {}
+    return {
+        "pod": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+                "ip": status.get("podIP"), "node": (pod.get("spec") or {}).get("nodeName"),
+                "phase": status.get("phase")},
+        "labels_changed": labels_changed(changes),
+        "services": list(services or []),
+        "endpoints_removed": {"verified": False, "services_still_listing": []},
+        "owner": owner_outcome(ref, releases_owner, scope),
+        "replacement": {"expected": bool(releases_owner), "ready": None, "pods": []},
+        "network_policy": policy_name if policy_name is not None else record.get("network_policy"),
+        "quarantined_at": record.get("quarantined_at"),
+        "quarantined_by": record.get("quarantined_by"),
+        "reason": record.get("reason"),
+        "expires_at": record.get("expires_at"),
+        "commands": operator_commands(pod, context),
+    }
+
+
+def release_note(ref):
+    if not ref:
+        return "The pod's labels are back: its Services select it again."
+    return ("The pod's labels are back, so its Services select it again and %s %s may adopt it again; a "
+            "controller that then has one pod too many deletes a surplus one, which may be this pod or another."
+            % (ref.get("kind"), ref.get("name")))

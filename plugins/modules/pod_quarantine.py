@@ -1,0 +1,290 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: triage.k8s contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: pod_quarantine
+short_description: Take a pod out of traffic and out of its owner, keep it running, put it back
+version_added: 0.1.0
+description:
+  - Relabels a misbehaving pod so that none of its Services select it (its EndpointSlices drop it)
+    and, by default, its owning controller's selector no longer matches (the controller releases it
+    and starts a replacement). The pod keeps running for investigation.
+  - Every change is recorded on the pod (see C(docs/contract.md)): the label C(triage.k8s/quarantined=true)
+    and annotations with the time, who, why, when it expires, the original labels and the owner.
+  - Labels and annotations change in one PATCH guarded by the pod's resourceVersion. If the pod
+    changed in between, it is read and planned again.
+  - O(state=released) restores the recorded labels and removes the marks and the NetworkPolicy.
+  - Owner kinds. ReplicaSet (Deployment) and ReplicationController release the pod and start a
+    replacement. A DaemonSet starts its replacement on the same node. A Job releases the pod, no
+    longer counts it and starts another pod while it still needs completions; the quarantined pod's
+    exit never counts toward the Job's success or failure. A StatefulSet cannot replace a pod whose
+    name is still taken, so O(scope=traffic_and_owner) is refused for it; use O(scope=traffic_only).
+    A bare pod is only taken out of traffic.
+  - With O(network_isolation=true) a NetworkPolicy denies all ingress and egress to this pod only.
+    It selects a label unique to the pod, never the workload. Because the relabelling takes the pod
+    out of the workload's own NetworkPolicies too, the pod's own policy is then the only one that
+    selects it, so the deny is not widened by other policies. NetworkPolicies are only enforced
+    when the cluster's network plugin supports them.
+author:
+  - triage.k8s developers
+extends_documentation_fragment:
+  - triage.k8s.k8s_auth
+attributes:
+  check_mode:
+    support: full
+    details: Returns the full plan (label changes, Services, owner, guards) without writing.
+  diff_mode:
+    support: full
+    details: Shows the pod's labels and annotations before and after.
+  platform:
+    platforms: posix
+options:
+  name:
+    description: Name of the pod.
+    type: str
+    required: true
+  namespace:
+    description: Namespace of the pod.
+    type: str
+    required: true
+  state:
+    description:
+      - V(quarantined) takes the pod out of traffic (and its owner); V(released) puts it back.
+    type: str
+    choices: [quarantined, released]
+    default: quarantined
+  strategy:
+    description:
+      - V(auto) computes the smallest set of label changes that makes the pod match none of the
+        Services that select it and, with O(scope=traffic_and_owner), not its controller's selector.
+        Service selectors and controller matchLabels and matchExpressions (In, NotIn, Exists,
+        DoesNotExist) are understood.
+      - V(labels) writes O(labels) as given (for example the toggle style C(enabled=false)) and
+        checks that the result does take the pod out.
+    type: str
+    choices: [auto, labels]
+    default: auto
+  labels:
+    description:
+      - The labels to write with O(strategy=labels). A null value removes the label.
+    type: dict
+  scope:
+    description:
+      - V(traffic_and_owner) breaks the Services' and the owner's selectors, so the owner releases the
+        pod and starts a replacement.
+      - V(traffic_only) breaks only the Services' selectors; the pod stays managed by its owner.
+        It fails, with an explanation, when every label the Services select on is one the owner
+        selects on too.
+    type: str
+    choices: [traffic_and_owner, traffic_only]
+    default: traffic_and_owner
+  value_prefix:
+    description:
+      - Prefix of rewritten label values, C(quarantined-<original>). Values are kept within label
+        rules (63 characters, alphanumeric at both ends).
+    type: str
+    default: quarantined-
+  reason:
+    description: Why the pod is quarantined; free text stored in the C(triage.k8s/reason) annotation.
+    type: str
+    default: ""
+  ttl:
+    description:
+      - How long the quarantine lasts, for example V(30m), V(24h), V(7d); stored as an absolute
+        C(triage.k8s/expires-at) time that P(triage.k8s.quarantine_cleanup#module) honours.
+      - Without a TTL the pod is kept until released or deleted by hand.
+    type: str
+  quarantined_by:
+    description:
+      - Who quarantines the pod. Defaults to the identity the API server reports for the caller
+        (SelfSubjectReview), else the AWX job (E(JOB_ID)).
+    type: str
+  network_isolation:
+    description: Also create a NetworkPolicy that denies all ingress and egress to this pod only.
+    type: bool
+    default: false
+  network_allow:
+    description: What the isolating NetworkPolicy still lets in and out, for forensics tooling.
+    type: dict
+    suboptions:
+      namespace_labels:
+        description: Pods in namespaces with these labels may connect (and be connected to).
+        type: dict
+      cidrs:
+        description: IP blocks that may connect (and be connected to).
+        type: list
+        elements: str
+  wait:
+    description:
+      - Wait until the pod is in no EndpointSlice of the Services it was in and, when the owner
+        releases it, until a replacement from the same owner is Ready. Uses watches.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait; a timeout fails and says what was and was not reached.
+    type: int
+    default: 120
+  max_quarantined_per_owner:
+    description:
+      - Refuse when the pod's owner already has this many quarantined pods. If replacements fail
+        like the pod they replaced, the workload is broken and more quarantines only orphan pods.
+    type: int
+    default: 1
+  force:
+    description:
+      - Quarantine even when the pod is the owner's only Ready pod, which leaves its Services without
+        a ready endpoint until a replacement is Ready.
+    type: bool
+    default: false
+notes:
+  - After O(state=released) the owner may adopt the pod again and then delete a surplus pod, which
+    may be this one or another.
+  - RBAC needed; get, list and patch on pods; list and watch on pods and endpointslices (for O(wait));
+    list on services; get on the owner kind; create, get and delete on networkpolicies (for O(network_isolation));
+    create on selfsubjectreviews (optional, for O(quarantined_by)).
+seealso:
+  - module: triage.k8s.quarantine_info
+  - module: triage.k8s.quarantine_cleanup
+"""
+
+EXAMPLES = r"""
+- name: Quarantine a crash-looping pod for a day
+  triage.k8s.pod_quarantine:
+    name: web-7d4b9c-x2x9k
+    namespace: shop
+    reason: "OOM at 03:00, heap dump pending"
+    ttl: 24h
+    wait: true
+
+- name: Take it out of traffic only, keep it managed (StatefulSet pods)
+  triage.k8s.pod_quarantine:
+    name: db-2
+    namespace: shop
+    scope: traffic_only
+
+- name: Toggle style, and cut its network except for the forensics namespace
+  triage.k8s.pod_quarantine:
+    name: web-7d4b9c-x2x9k
+    namespace: shop
+    strategy: labels
+    labels:
+      enabled: "false"
+    network_isolation: true
+    network_allow:
+      namespace_labels:
+        kubernetes.io/metadata.name: forensics
+
+- name: Put it back into service
+  triage.k8s.pod_quarantine:
+    name: web-7d4b9c-x2x9k
+    namespace: shop
+    state: released
+"""
+
+RETURN = r"""
+pod:
+  description: The pod (name, namespace, uid, ip, node, phase).
+  returned: always
+  type: dict
+labels_changed:
+  description: Each label changed, with its value before and after (null means absent).
+  returned: always
+  type: dict
+  sample: {"release": {"before": "stable", "after": "quarantined-stable"}}
+services:
+  description: Services that selected the pod before the quarantine.
+  returned: state=quarantined
+  type: list
+  elements: str
+endpoints_removed:
+  description: Whether the pod was seen to leave every EndpointSlice (only checked with O(wait)).
+  returned: state=quarantined
+  type: dict
+  sample: {"verified": true, "services_still_listing": []}
+owner:
+  description: The controller at quarantine time, whether it released the pod, and what it does next.
+  returned: state=quarantined
+  type: dict
+replacement:
+  description: Replacement pods started by the owner and whether one is Ready (checked with O(wait)).
+  returned: state=quarantined
+  type: dict
+  sample: {"expected": true, "ready": true, "pods": [{"name": "web-7d4b9c-q8w2m", "ready": true}]}
+network_policy:
+  description: Name of the pod's NetworkPolicy, if one was made.
+  returned: always
+  type: str
+quarantined_at:
+  description: When the pod was quarantined (RFC 3339 UTC).
+  returned: state=quarantined
+  type: str
+quarantined_by:
+  description: Who quarantined it.
+  returned: state=quarantined
+  type: str
+reason:
+  description: Why.
+  returned: state=quarantined
+  type: str
+expires_at:
+  description: When the quarantine expires (RFC 3339 UTC), or null.
+  returned: state=quarantined
+  type: str
+commands:
+  description: Ready-to-paste kubectl lines (logs, logs_previous, exec, port_forward, describe) and the release command.
+  returned: state=quarantined
+  type: dict
+plan:
+  description: In check mode, the merge patch that would be sent.
+  returned: check mode
+  type: dict
+note:
+  description: With O(state=released), what Kubernetes does next.
+  returned: state=released
+  type: str
+network_policy_deleted:
+  description: With O(state=released), whether the pod's NetworkPolicy was deleted.
+  returned: state=released
+  type: bool
+"""
+
+from ansible_collections.triage.k8s.plugins.module_utils.module import build_module, run_module
+from ansible_collections.triage.k8s.plugins.module_utils.quarantine_run import run_quarantine
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", required=True),
+    state=dict(type="str", choices=["quarantined", "released"], default="quarantined"),
+    strategy=dict(type="str", choices=["auto", "labels"], default="auto"),
+    labels=dict(type="dict"),
+    scope=dict(type="str", choices=["traffic_and_owner", "traffic_only"], default="traffic_and_owner"),
+    value_prefix=dict(type="str", default="quarantined-"),
+    reason=dict(type="str", default=""),
+    ttl=dict(type="str"),
+    quarantined_by=dict(type="str"),
+    network_isolation=dict(type="bool", default=False),
+    network_allow=dict(type="dict", options=dict(
+        namespace_labels=dict(type="dict"),
+        cidrs=dict(type="list", elements="str"),
+    )),
+    wait=dict(type="bool", default=False),
+    wait_timeout=dict(type="int", default=120),
+    max_quarantined_per_owner=dict(type="int", default=1),
+    force=dict(type="bool", default=False),
+)
+
+
+def main():
+    module = build_module(ARGUMENT_SPEC, supports_check_mode=True,
+                          required_if=[("strategy", "labels", ("labels",))])
+    run_module(module, run_quarantine)
+
+
+if __name__ == "__main__":
+    main()

@@ -19,7 +19,7 @@ kubectl="$(hack/cluster/build.sh)/kubectl --context $ctx"
 
 say "Deploying shop/web: 3 replicas behind Service web"
 $kubectl delete namespace shop --ignore-not-found --wait=true >/dev/null
-$kubectl apply -f examples/demo/app.yaml >/dev/null
+$kubectl apply -f examples/demo/namespace.yaml -f examples/demo/deployment.yaml -f examples/demo/service.yaml >/dev/null
 $kubectl -n shop rollout status deployment/web --timeout=60s
 
 sick=$($kubectl -n shop get pods -l app=web -o jsonpath='{.items[0].metadata.name}')

@@ -108,8 +108,7 @@ class Kube(object):
             query["fieldSelector"] = field_selector
         while True:
             page = self.request("GET", resource_path(kind, namespace), "list", KINDS[kind][1], namespace, query=query)
-            for item in page.get("items") or []:
-                yield item
+            yield from page.get("items") or []
             token = (page.get("metadata") or {}).get("continue")
             if not token:
                 return

@@ -29,7 +29,6 @@ _VALUE_CHARS_RE = re.compile(r"[-A-Za-z0-9_.]*")
 _NON_ALNUM_EDGES_RE = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
 
 
-
 def _field(mapping, snake, camel):
     """Read a field named in snake_case by the python client and in camelCase by raw JSON."""
     value = mapping.get(snake)

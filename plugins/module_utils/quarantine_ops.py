@@ -95,7 +95,7 @@ def _guards(kube, params, pod, ref, owner, owner_pods):
                 "max_quarantined_per_owner=%d. If its replacements fail the same way, the workload itself is "
                 "broken: quarantining more pods would only orphan a new pod on every crash. Release or clean up "
                 "the quarantined ones, or raise the limit deliberately."
-                % (ref["kind"], ref["name"], len(already), ", ".join(already), limit, limit),
+                % (ref["kind"], ref["name"], len(already), ", ".join(already), limit),
                 {"quarantined_pods": already})
     if params["force"] or owner is None and ref is not None:
         return

@@ -13,48 +13,38 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import itertools
 import json
 
 from ansible_collections.triage.k8s.plugins.module_utils.contract import (
-    ANN_ORIGINAL_LABELS,
-    PREFIX,
-    QUARANTINE_ID_LABEL,
-    QUARANTINED_LABEL,
+    ANN_ORIGINAL_LABELS, PREFIX, QUARANTINE_ID_LABEL, QUARANTINED_LABEL,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.labels import (
-    DEFAULT_QUARANTINE_PREFIX,
-    map_selector_matches,
-    map_selector_requirements,
-    quarantine_value,
-    requirement_holds,
-    requirements_hold,
-    selector_requirements,
-    validate_label_key,
-    validate_label_value,
-    validate_quarantine_prefix,
+    DEFAULT_QUARANTINE_PREFIX, map_selector_matches, map_selector_requirements, quarantine_value, requirement_holds,
+    requirements_hold, selector_requirements, validate_label_key, validate_label_value, validate_quarantine_prefix,
 )
 
 SCOPE_TRAFFIC_AND_OWNER = "traffic_and_owner"
 SCOPE_TRAFFIC_ONLY = "traffic_only"
 SCOPES = (SCOPE_TRAFFIC_AND_OWNER, SCOPE_TRAFFIC_ONLY)
 
+# Keys that name the application. Monitoring (PodMonitors), dashboards and log queries usually
+# select on these, so among equally good keys the planner rewrites another one: the quarantined
+# pod stays visible where people look for it (e.g. `release: stable`, not `app: web`).
+IDENTITY_KEYS = frozenset(("app", "name", "k8s-app", "app.kubernetes.io/name", "app.kubernetes.io/instance"))
+
 # Cost of one label change, lowest preferred: rewriting keeps the original visible in the value.
 _COST_REWRITE, _COST_ADD_OR_SET, _COST_REMOVE = 0, 1, 2
 # Key combinations the exact search may try before it settles for greedy set cover.
 _SEARCH_BUDGET = 20000
-_OVER_BUDGET = "over budget"
+_OVER_BUDGET = object()
 
 
-class _KeyChoice(object):
-    """How one label key can change: the Services that breaks, its cheapest option, and the
-    cheapest option under which an owner requirement on the key fails. An option is
-    (new value or None to remove, cost, owner requirement fails)."""
-
-    __slots__ = ("key", "covers", "default", "breaking", "rank")
-
-    def __init__(self, key, covers, default, breaking, rank):
-        self.key, self.covers, self.default, self.breaking, self.rank = key, covers, default, breaking, rank
+# How one label key can change: the Services that breaks (covers), its cheapest option (default),
+# and the cheapest option under which an owner requirement on the key fails (breaking). An option
+# is (new value or None to remove, cost, whether an owner requirement fails).
+_KeyChoice = collections.namedtuple("_KeyChoice", "key covers default breaking rank")
 
 
 def _owner_name(owner):
@@ -91,7 +81,7 @@ def _options(key, labels, key_requirements, prefix):
         options.append((quarantine_value(labels[key], prefix), _COST_REWRITE))
     else:
         options.append((quarantine_value(None, prefix), _COST_ADD_OR_SET))  # breaks DoesNotExist
-    for _, operator, values in key_requirements:
+    for _key, operator, values in key_requirements:
         if operator == "NotIn" and values and values[0] != labels.get(key):
             options.append((values[0], _COST_ADD_OR_SET))  # the only way to break NotIn
     if key in labels:
@@ -105,7 +95,7 @@ def _key_choice(key, labels, services, selecting, owner_requirements, owner_befo
     allowed, refused = [], set()
     for value, cost in _options(key, labels, key_requirements, prefix):
         # Never write a value some Service selects on for this key: that could pull the pod into it.
-        if value is not None and (validate_label_value(value) or any(selector.get(key) == value for _, selector in services)):
+        if value is not None and (validate_label_value(value) or any(selector.get(key) == value for _name, selector in services)):
             refused.add("taken")
             continue
         changed = {} if value is None else {key: value}
@@ -120,7 +110,7 @@ def _key_choice(key, labels, services, selecting, owner_requirements, owner_befo
         return None, refused
     owner_keys = set(requirement[0] for requirement in owner_requirements or ())
     shared_by = len(covers) + (1 if breaking and owner_before and scope == SCOPE_TRAFFIC_AND_OWNER else 0)
-    rank = (-shared_by, int(scope == SCOPE_TRAFFIC_ONLY and key in owner_keys), key)
+    rank = (-shared_by, int(scope == SCOPE_TRAFFIC_ONLY and key in owner_keys), int(key in IDENTITY_KEYS), key)
     return _KeyChoice(key, covers, allowed[0], breaking, rank), refused
 
 
@@ -183,9 +173,11 @@ def _greedy_cover(choices, selecting_names, owner_off):
             # While the owner still matches, a key that can break it does (that is the owner's only way out).
             option = choice.breaking if owner_left and choice.breaking else choice.default
             gain = len(choice.covers & uncovered) + int(owner_left and option[2])
-            if gain and (best is None or (-gain, option[1], choice.rank) < best[0]):
-                best = ((-gain, option[1], choice.rank), choice, option)
-        _, choice, option = best
+            # Leaving a key on which the owner already fails untouched keeps that owner off for free.
+            order = (-gain, int(bool(owner_off) and choice.key in owner_off), option[1], choice.rank)
+            if gain and (best is None or order < best[0]):
+                best = (order, choice, option)
+        choice, option = best[1], best[2]
         picks[choice.key] = option
         uncovered -= choice.covers
         owner_left = owner_left and not option[2]
@@ -230,7 +222,7 @@ def _unbreakable_error(stuck, owner_stuck, selecting, owner, owner_requirements,
 def _auto_changes(labels, services, selecting, owner, owner_requirements, owner_before, scope, prefix):
     """(changes, error, Services that cannot be broken) for the auto strategy."""
     break_owner = scope == SCOPE_TRAFFIC_AND_OWNER and bool(owner_before)
-    keys = set(key for _, selector in selecting for key in selector)
+    keys = set(key for _name, selector in selecting for key in selector)
     owner_off = None
     if break_owner:
         owner_off = frozenset()
@@ -244,7 +236,7 @@ def _auto_changes(labels, services, selecting, owner, owner_requirements, owner_
         choice, refused[key] = _key_choice(key, labels, services, selecting, owner_requirements, owner_before, scope, prefix)
         if choice is not None:
             choices.append(choice)
-    selecting_names = frozenset(name for name, _ in selecting)
+    selecting_names = frozenset(name for name, _selector in selecting)
     stuck = sorted(selecting_names - frozenset().union(*(choice.covers for choice in choices)))
     owner_stuck = break_owner and not any(choice.breaking for choice in choices)
     if stuck or owner_stuck:
@@ -331,7 +323,7 @@ def plan_label_changes(pod_labels, services, owner_selector, scope=SCOPE_TRAFFIC
         result["error"] = str(exc)
         return result
     selecting = [(name, selector) for name, selector in services if map_selector_matches(selector, labels)]
-    result["services_selecting"] = sorted(name for name, _ in selecting)
+    result["services_selecting"] = sorted(name for name, _selector in selecting)
     result["services_still_selecting"] = list(result["services_selecting"])
     if owner_selector is not None:
         result["owner_matches_before"] = result["owner_matches_after"] = requirements_hold(owner_requirements, labels)

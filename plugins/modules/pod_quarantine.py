@@ -15,7 +15,7 @@ description:
   - Relabels a misbehaving pod so that none of its Services select it (its EndpointSlices drop it)
     and, by default, its owning controller's selector no longer matches (the controller releases it
     and starts a replacement). The pod keeps running for investigation.
-  - Every change is recorded on the pod (see C(docs/contract.md)): the label C(triage.k8s/quarantined=true)
+  - Every change is recorded on the pod (see C(docs/contract.md)) with the label C(triage.k8s/quarantined=true)
     and annotations with the time, who, why, when it expires, the original labels and the owner.
   - Labels and annotations change in one PATCH guarded by the pod's resourceVersion. If the pod
     changed in between, it is read and planned again.
@@ -32,18 +32,22 @@ description:
     selects it, so the deny is not widened by other policies. NetworkPolicies are only enforced
     when the cluster's network plugin supports them.
 author:
-  - triage.k8s developers
+  - triage.k8s developers (@triage-k8s)
 extends_documentation_fragment:
   - triage.k8s.k8s_auth
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Returns the full plan (label changes, Services, owner, guards) without writing.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the pod's labels and annotations before and after.
   platform:
-    platforms: posix
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: kubernetes
 options:
   name:
     description: Name of the pod.
@@ -145,7 +149,7 @@ options:
 notes:
   - After O(state=released) the owner may adopt the pod again and then delete a surplus pod, which
     may be this one or another.
-  - RBAC needed; get, list and patch on pods; list and watch on pods and endpointslices (for O(wait));
+  - RBAC needed - get, list and patch on pods; list and watch on pods and endpointslices (for O(wait));
     list on services; get on the owner kind; create, get and delete on networkpolicies (for O(network_isolation));
     create on selfsubjectreviews (optional, for O(quarantined_by)).
 seealso:

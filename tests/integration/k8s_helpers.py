@@ -157,3 +157,105 @@ def annotate_behavior(core, namespace, pod_name, behavior, **extra):
     ann = {SIM + "behavior": behavior}
     ann.update({SIM + k.replace("_", "-"): str(v) for k, v in extra.items()})
     core.patch_namespaced_pod(pod_name, namespace, {"metadata": {"annotations": ann}})
+
+
+# -- pod_quarantine: owners of every kind (plain API dicts), snapshots and small waits --------
+
+def _template(labels, pod_annotations=None, node_selector=None, affinity=None, restart_policy=None):
+    spec = {"containers": [{"name": "app", "image": "registry.example/app:1.0"}],
+            "terminationGracePeriodSeconds": 0}
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
+    if affinity:
+        spec["affinity"] = affinity
+    if restart_policy:
+        spec["restartPolicy"] = restart_policy
+    return {"metadata": {"labels": dict(labels), "annotations": dict(pod_annotations or {})}, "spec": spec}
+
+
+def replica_set_body(name, replicas, labels, pod_annotations=None):
+    return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": dict(labels)},
+                     "template": _template(labels, pod_annotations)}}
+
+
+def replication_controller_body(name, replicas, labels):
+    return {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": dict(labels), "template": _template(labels)}}
+
+
+def daemon_set_body(name, labels):
+    return {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": dict(labels)}, "template": _template(labels)}}
+
+
+def job_body(name, labels, pod_annotations=None, parallelism=1, completions=1):
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": name},
+            "spec": {"parallelism": parallelism, "completions": completions, "backoffLimit": 6,
+                     "template": _template(labels, pod_annotations, restart_policy="Never")}}
+
+
+def stateful_set_body(name, replicas, labels, service_name):
+    return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "serviceName": service_name, "selector": {"matchLabels": dict(labels)},
+                     "template": _template(labels)}}
+
+
+def deployment_body(name, replicas, labels, selector=None, pod_annotations=None, node_selector=None, affinity=None):
+    """A Deployment as a dict; selector defaults to matchLabels of labels (a LabelSelector otherwise)."""
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": selector or {"matchLabels": dict(labels)},
+                     "template": _template(labels, pod_annotations, node_selector, affinity)}}
+
+
+def service_body(name, selector):
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+            "spec": {"selector": dict(selector), "ports": [{"port": 80, "targetPort": 8080}]}}
+
+
+def wait_ready_pods(core, namespace, count, label_selector=None, timeout=60):
+    """Watch until exactly `count` pods matching label_selector are Ready; return all matching pods."""
+    return wait_list(core.list_namespaced_pod, lambda ps: len([p for p in ps if pod_ready(p)]) == count,
+                     timeout=timeout, what="%d Ready pods (%s)" % (count, label_selector or "all"),
+                     namespace=namespace, label_selector=label_selector)
+
+
+def wait_pod(core, namespace, name, predicate, what, timeout=60):
+    """Watch one pod until predicate(pod) holds (the pod must exist); return it."""
+    return wait_list(core.list_namespaced_pod, lambda ps: bool(ps) and predicate(ps[0]), timeout=timeout,
+                     what=what, namespace=namespace, field_selector="metadata.name=%s" % name)[0]
+
+
+def wait_not_in_slices(discovery, namespace, service_name, pod_name, timeout=30):
+    wait_list(discovery.list_namespaced_endpoint_slice,
+              lambda _: pod_name not in endpoint_slice_pods(discovery, namespace, service_name),
+              timeout=timeout, what="%s to leave the EndpointSlices of %s" % (pod_name, service_name),
+              namespace=namespace)
+
+
+def wait_in_slices(discovery, namespace, service_name, pod_names, timeout=30):
+    want = set(pod_names)
+    wait_list(discovery.list_namespaced_endpoint_slice,
+              lambda _: want <= endpoint_slice_pods(discovery, namespace, service_name),
+              timeout=timeout, what="%s in the EndpointSlices of %s" % (sorted(want), service_name),
+              namespace=namespace)
+
+
+def pod_snapshot(core, namespace, name):
+    """What a write to the pod's metadata would change (resourceVersion included)."""
+    meta = core.read_namespaced_pod(name, namespace).metadata
+    return {"labels": dict(meta.labels or {}), "annotations": dict(meta.annotations or {}),
+            "owners": [(r.kind, r.name, r.uid) for r in meta.owner_references or []],
+            "resourceVersion": meta.resource_version}
+
+
+def create(api, namespace, body):
+    """Create one object from an API dict (any kind the client knows); return the typed object."""
+    from kubernetes import utils
+    return utils.create_from_dict(api, body, namespace=namespace)[0]
+
+
+def quarantine(ansible, name, namespace, check=False, diff=False, **params):
+    """Run triage.k8s.pod_quarantine through ansible-playbook; the registered result."""
+    args = dict(params, name=name, namespace=namespace)
+    return ansible.module("triage.k8s.pod_quarantine", args, check=check, diff=diff)

@@ -471,7 +471,7 @@ def scenarios(draw):
         return labels[key] if key in labels and draw(st.integers(0, 4)) else draw(st.sampled_from(VALUES))
 
     def label_map(max_size):
-        keys = set(key_for() for _ in range(draw(st.integers(0, max_size))))
+        keys = set(key_for() for _i in range(draw(st.integers(0, max_size))))
         return dict((key, value_for(key)) for key in sorted(keys))
 
     services = [{"name": "s%d" % index, "selector": label_map(3)} for index in range(draw(st.integers(0, 3)))]
@@ -480,7 +480,7 @@ def scenarios(draw):
         owner_ = owner(label_map(2), kind=kind)
     elif kind:
         expressions = []
-        for key in sorted(set(key_for() for _ in range(draw(st.integers(0, 2))))):
+        for key in sorted(set(key_for() for _i in range(draw(st.integers(0, 2))))):
             operator = draw(st.sampled_from(OPERATORS))
             values = [value_for(key)] + draw(st.lists(st.sampled_from(VALUES), max_size=1)) if operator in ("In", "NotIn") else []
             expressions.append({"key": key, "operator": operator, "values": values})
@@ -595,3 +595,12 @@ def test_plan_explicit_properties(scenario, explicit):
     if plan["error"] is None:
         assert plan["new_labels"] == new_labels
         assert restore_labels(new_labels, encode_original_labels(plan["changes"])) == labels
+
+
+def test_equal_keys_prefer_one_that_does_not_name_the_application():
+    # app and release break the Service and the ReplicaSet alike; rewriting release keeps the
+    # pod visible to monitoring and dashboards that select on app.
+    labels = {"app": "web", "release": "stable", "pod-template-hash": "5d9f"}
+    owner = {"kind": "ReplicaSet", "name": "web-5d9f", "selector": {"matchLabels": dict(labels)}}
+    plan = plan_label_changes(labels, [{"name": "web", "selector": {"app": "web", "release": "stable"}}], owner)
+    assert plan["changes"] == {"release": {"before": "stable", "after": "quarantined-stable"}}

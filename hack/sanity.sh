@@ -5,7 +5,11 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 venv=${VENV:-$root/.venv}
-dest=$root/.build/sanity/ansible_collections/triage/k8s
+# A directory per run, so two runs (two developers, or a developer and a helper) never collide.
+mkdir -p "$root/.build"
+run_dir=$(mktemp -d "$root/.build/sanity.XXXXXX")
+trap 'rm -rf "$run_dir"' EXIT
+dest=$run_dir/ansible_collections/triage/k8s
 python_version=$("$venv/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 
 # ansible-test --venv bootstraps pip with a script it downloads from a host outside the package
@@ -20,7 +24,6 @@ bootstrap=$HOME/.ansible/test/cache/get_pip_${pip_version//./_}.py
 mkdir -p "$(dirname "$bootstrap")"
 cp "$root/hack/get_pip_offline.py" "$bootstrap"
 
-rm -rf "$dest"
 mkdir -p "$dest"
 cd "$root"
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
@@ -35,4 +38,4 @@ git init -q . && git add -A >/dev/null && git -c user.email=ci@local -c user.nam
 
 # Every sanity test that runs offline without a container engine. ansible-test --venv creates
 # one virtualenv per tool (pylint, yamllint, ...) with the versions it pins, from PyPI.
-exec "$venv/bin/ansible-test" sanity --venv --python "$python_version" --color no "$@"
+"$venv/bin/ansible-test" sanity --venv --python "$python_version" --color no "$@"

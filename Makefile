@@ -13,7 +13,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export TRIAGE_K8S_STATE ?= $(CURDIR)/.cache/kwok
 
-.PHONY: help venv binaries cluster-up cluster-down cluster-status unit sanity lint integration test demo bench clean
+.PHONY: help venv binaries cluster-up cluster-down cluster-status unit sanity lint ee integration test demo bench clean
 
 help:
 	@echo "make test          unit tests, ansible-test sanity, ansible-lint, integration tests on local clusters"
@@ -56,6 +56,9 @@ sanity: venv
 lint: venv
 	$(BIN)/ansible-lint --offline
 
+ee: venv
+	hack/ee.sh
+
 integration: venv
 	$(BIN)/pytest -q tests/integration
 
@@ -66,6 +69,7 @@ test: venv
 	$(BIN)/pytest -q -p no:cacheprovider tests/unit || status=1; \
 	hack/sanity.sh || status=1; \
 	$(BIN)/ansible-lint --offline || status=1; \
+	hack/ee.sh || status=1; \
 	$(BIN)/pytest -q -p no:cacheprovider tests/integration || status=1; \
 	if [ $$status -ne 0 ]; then echo "make test: FAILED"; else echo "make test: all passed"; fi; \
 	exit $$status

@@ -8,6 +8,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import re
+import shlex
+
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import (
     WHAT_OWNER_DOES,
     apply_merge_patch,
@@ -15,26 +19,40 @@ from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import
 )
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+,%-]+")
+
+
 def _quote(text):
-    return "'%s'" % text.replace("'", "'\"'\"'") if any(c in text for c in " '\"$`\\") else text
+    """One shell word, quoted only when needed."""
+    return text if _PLAIN.fullmatch(text or "") else shlex.quote(text)
+
+
+def _extra_var(key, value):
+    """An ansible-playbook -e option that gives key exactly value: key=value when that parses back
+    unchanged, else a JSON object (ansible's key=value splitter treats quotes and spaces itself)."""
+    if _PLAIN.fullmatch(value or "") and "=" not in value:
+        return "-e %s=%s" % (key, value)
+    return "-e %s" % shlex.quote(json.dumps({key: value}))
 
 
 def operator_commands(pod, context=None):
-    """kubectl lines for investigating and releasing the quarantined pod."""
+    """kubectl lines for investigating and releasing the quarantined pod, safe to paste into a shell."""
     meta = pod.get("metadata") or {}
     name, namespace = meta.get("name"), meta.get("namespace")
     base = "kubectl%s -n %s" % (" --context %s" % _quote(context) if context else "", _quote(namespace))
     containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
     first = containers[0] if containers else None
     container = " -c %s" % first if first else ""
+    release = ["ansible-playbook triage.k8s.release", _extra_var("pod", name), _extra_var("namespace", namespace)]
+    if context:
+        release.append(_extra_var("context", context))
     return {
         "logs": "%s logs %s%s" % (base, name, container),
         "logs_previous": "%s logs %s%s --previous" % (base, name, container),
         "exec": "%s exec -it %s%s -- sh" % (base, name, container),
         "port_forward": "%s port-forward pod/%s 8080:8080" % (base, name),
         "describe": "%s describe pod %s" % (base, name),
-        "release": ("ansible-playbook triage.k8s.release -e pod=%s -e namespace=%s%s"
-                    % (name, namespace, " -e context=%s" % _quote(context) if context else "")),
+        "release": " ".join(release),
     }
 
 
@@ -90,6 +108,18 @@ def quarantine_result(pod, changes, services, ref, releases_owner, scope, contex
         "expires_at": record.get("expires_at"),
         "commands": operator_commands(pod, context),
     }
+
+
+def quarantine_summary(result, check_mode=False):
+    """One line for humans: what the quarantine does."""
+    parts = ["out of Service(s) %s" % ", ".join(result["services"]) if result["services"] else "in no Service"]
+    owner = result["owner"]
+    if owner["kind"]:
+        parts.append("%s by %s %s" % ("released" if owner["released"] else "still managed", owner["kind"], owner["name"]))
+    if result["network_policy"]:
+        parts.append("isolated by NetworkPolicy %s" % result["network_policy"])
+    return "pod %s %s: %s" % (result["pod"]["name"], "would be quarantined (check mode)" if check_mode else "quarantined",
+                              "; ".join(parts))
 
 
 def release_note(ref):

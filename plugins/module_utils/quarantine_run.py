@@ -71,23 +71,9 @@ def _quarantine(module, kube):
     identity = ops.caller_identity(kube, params["quarantined_by"])
     changed, proposal, written = ops.apply_quarantine(kube, params, module.check_mode, format_rfc3339(now),
                                                       expires_at, identity)
+    if not changed:
+        return _already_quarantined(module, kube, proposal["pod"])
     pod = proposal["pod"]
-    if not changed:  # already quarantined: same result shape, nothing written
-        record = quarantine_record(pod)
-        ref = record["owner"]
-        labels = dict(pod["metadata"].get("labels") or {})
-        original = dict(labels)
-        for key, before in (record["original_labels"] or {}).items():
-            if before is None:
-                original.pop(key, None)
-            else:
-                original[key] = before
-        services = ops.services_selecting(kube, params["namespace"], original)
-        result = report.quarantine_result(pod, report.changes_from_record(pod), services, ref, bool(ref) and
-                                          params["scope"] == "traffic_and_owner", params["scope"], params.get("context"))
-        result.update(changed=False, msg="pod %s is already quarantined" % params["name"])
-        return result
-
     result = report.quarantine_result(written or pod, proposal["plan"]["changes"], proposal["services"], proposal["ref"],
                                       proposal["releases_owner"], params["scope"], params.get("context"),
                                       policy_name=proposal["policy_name"])
@@ -96,43 +82,64 @@ def _quarantine(module, kube):
                       quarantined_by=identity, reason=params["reason"], expires_at=expires_at,
                       plan=proposal["patch"])
     result["changed"] = True
+    result["msg"] = report.quarantine_summary(result, check_mode=written is None)
     if module._diff:
         result["diff"] = report.diff_for(pod, proposal["patch"])
     if params["wait"] and written is not None:
-        _wait(kube, params, proposal, result)
+        owner = proposal["owner"] if proposal["releases_owner"] else None
+        known = set(p["metadata"]["uid"] for p in proposal["owner_pods"]) | set([pod["metadata"]["uid"]])
+        _wait(kube, params, pod, proposal["services"], owner, proposal["owner_selector"], known, result)
     return result
 
 
-def _wait(kube, params, proposal, result):
+def _already_quarantined(module, kube, pod):
+    """Same result shape as the run that quarantined the pod, rebuilt from its record; nothing is
+    written. With wait, waits for what that run started (a re-run after a wait timed out)."""
+    params = module.params
+    found = ops.existing_quarantine(kube, pod)
+    scope = "traffic_and_owner" if found["released"] else "traffic_only"
+    result = report.quarantine_result(pod, report.changes_from_record(pod), found["services"], found["ref"],
+                                      found["released"], scope, params.get("context"))
+    result.update(changed=False, msg="pod %s is already quarantined (since %s); nothing changed"
+                  % (params["name"], result["quarantined_at"]))
+    if params["network_isolation"] and not result["network_policy"]:
+        module.warn("pod %s was quarantined without network_isolation and this run changes nothing: release it "
+                    "and quarantine it again to isolate it" % params["name"])
+    if params["wait"]:
+        _wait(kube, params, pod, found["services"], found["owner"], found["owner_selector"], found["known"], result,
+              written=False)
+    return result
+
+
+def _wait(kube, params, pod, services, owner, owner_selector, known, result, written=True):
     """Fill endpoints_removed and replacement; a timeout fails, saying what was and was not reached."""
-    pod = proposal["pod"]
-    deadline_total = params["wait_timeout"]
+    timeout = params["wait_timeout"]
     started = datetime.datetime.now()
-    ips = [pod.get("status", {}).get("podIP")] + [i.get("ip") for i in pod.get("status", {}).get("podIPs") or []]
-    gone, still = wait_out_of_endpoints(kube, params["namespace"], proposal["services"], params["name"], ips,
-                                        deadline_total)
+    status = pod.get("status") or {}
+    ips = [status.get("podIP")] + [i.get("ip") for i in status.get("podIPs") or []]
+    gone, still = wait_out_of_endpoints(kube, params["namespace"], services, params["name"], ips, timeout)
     result["endpoints_removed"] = {"verified": gone, "services_still_listing": still}
     missing = []
     if not gone:
-        missing.append("the pod is still listed in the EndpointSlices of %s" % ", ".join(still))
-    if proposal["releases_owner"]:
-        left = max(1, deadline_total - int((datetime.datetime.now() - started).total_seconds()))
-        owner = proposal["owner"]
-        node = pod.get("spec", {}).get("nodeName") if owner["kind"] == "DaemonSet" else None
-        known = set(p["metadata"]["uid"] for p in proposal["owner_pods"]) | set([pod["metadata"]["uid"]])
-        ready, pods = wait_replacement_ready(kube, params["namespace"], owner["metadata"]["uid"],
-                                             proposal["owner_selector"], known, node, left)
+        missing.append("the pod is still listed in the EndpointSlices of Service(s) %s" % ", ".join(still))
+    if owner is not None:
+        left = max(1, timeout - int((datetime.datetime.now() - started).total_seconds()))
+        node = (pod.get("spec") or {}).get("nodeName") if owner["kind"] == "DaemonSet" else None
+        ready, pods = wait_replacement_ready(kube, params["namespace"], owner["metadata"]["uid"], owner_selector,
+                                             known, node, left)
         result["replacement"] = {"expected": True, "ready": ready, "pods": pods}
         if not ready:
             missing.append("no replacement from %s %s is Ready yet (%s)" % (
                 owner["kind"], owner["metadata"]["name"],
-                ", ".join("%s %s" % (p["name"], p["phase"]) for p in pods) or "none started"))
+                ", ".join("%s %s" % (p["name"], p["phase"] or "not started") for p in pods) or "none created"))
     if missing:
-        reached = ["the pod is quarantined (labels and annotations written)"]
+        reached = ["the pod is quarantined (labels and annotations %s)" % ("written" if written else "already there")]
         if gone:
-            reached.append("it left every EndpointSlice")
-        raise TriageError("timed out after %ss: %s; but %s" % (deadline_total, "; ".join(reached), "; ".join(missing)),
-                          dict(result, changed=True))
+            reached.append("it left the EndpointSlices of every Service it was in (%s)" % (", ".join(services) or "none"))
+        if owner is not None and result["replacement"]["ready"]:
+            reached.append("a replacement is Ready")
+        raise TriageError("timed out after %ss waiting: reached: %s; not reached: %s"
+                          % (timeout, "; ".join(reached), "; ".join(missing)), dict(result, changed=written))
 
 
 def _release(module, kube):

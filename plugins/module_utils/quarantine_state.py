@@ -29,6 +29,7 @@ from ansible_collections.triage.k8s.plugins.module_utils.contract import (
     QUARANTINED_LABEL,
     QUARANTINED_VALUE,
 )
+from ansible_collections.triage.k8s.plugins.module_utils.labels import map_selector_matches, selector_matches
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_plan import (
     SCOPE_TRAFFIC_AND_OWNER,
     decode_original_labels,
@@ -38,6 +39,10 @@ from ansible_collections.triage.k8s.plugins.module_utils.quarantine_plan import 
 
 # Owner kinds whose controller releases a relabelled pod and starts a replacement.
 REPLACING_KINDS = ("ReplicaSet", "ReplicationController", "DaemonSet", "Job")
+# Owner kinds whose pods are interchangeable replicas: the last Ready one is the workload's last.
+# DaemonSet pods are one per node and Job pods are work items: for them (and bare pods) the
+# last-Ready guard looks at the pod's Services instead.
+REPLICA_KINDS = ("ReplicaSet", "ReplicationController", "StatefulSet")
 WHAT_OWNER_DOES = {
     "ReplicaSet": "the ReplicaSet releases the pod and starts a replacement",
     "ReplicationController": "the ReplicationController releases the pod and starts a replacement",
@@ -101,6 +106,14 @@ def owner_selector(owner):
     return {"kind": kind, "name": _meta(owner).get("name"), "selector": (owner.get("spec") or {}).get("selector") or {}}
 
 
+def owner_matches(owner, labels):
+    """Whether the owner object's selector selects these labels (a ReplicationController's is a plain map)."""
+    selector = (owner.get("spec") or {}).get("selector")
+    if owner.get("kind") == "ReplicationController":
+        return map_selector_matches(selector, labels)
+    return selector_matches(selector, labels)
+
+
 def pod_ready(pod):
     for cond in (pod.get("status") or {}).get("conditions") or []:
         if cond.get("type") == "Ready":
@@ -134,12 +147,21 @@ def last_ready_replica(pod, owner_pods):
     return not any(pod_ready(p) for p in owner_pods if _meta(p).get("uid") != uid)
 
 
+def ready_peers(pod, pods):
+    """Names of the Ready, not terminating pods in pods other than pod itself."""
+    uid = _meta(pod).get("uid")
+    return sorted(_meta(p).get("name") for p in pods
+                  if _meta(p).get("uid") != uid and pod_ready(p) and not _meta(p).get("deletionTimestamp"))
+
+
 def unschedulable_pods(pods):
     """Names of pods the scheduler could not place (PodScheduled False, reason Unschedulable)."""
     names = []
     for pod in pods:
         for cond in (pod.get("status") or {}).get("conditions") or []:
-            if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            # Not SchedulingGated: a gated pod has not been tried yet, it is not known to be unplaceable.
+            if (cond.get("type") == "PodScheduled" and cond.get("status") == "False"
+                    and cond.get("reason") == "Unschedulable"):
                 names.append(_meta(pod).get("name"))
     return sorted(names)
 

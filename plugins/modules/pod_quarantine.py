@@ -21,16 +21,20 @@ description:
     changed in between, it is read and planned again.
   - O(state=released) restores the recorded labels and removes the marks and the NetworkPolicy.
   - Owner kinds. ReplicaSet (Deployment) and ReplicationController release the pod and start a
-    replacement. A DaemonSet starts its replacement on the same node. A Job releases the pod, no
-    longer counts it and starts another pod while it still needs completions; the quarantined pod's
-    exit never counts toward the Job's success or failure. A StatefulSet cannot replace a pod whose
-    name is still taken, so O(scope=traffic_and_owner) is refused for it; use O(scope=traffic_only).
-    A bare pod is only taken out of traffic.
+    replacement. A DaemonSet starts its replacement on the same node. A Job (also one a CronJob made)
+    releases the pod, removes its job-tracking finalizer, no longer counts it and starts another pod
+    while it still needs completions; the quarantined pod's exit never counts toward the Job's success
+    or failure, and the pod outlives the Job (deleting the Job does not delete it; O(ttl) and
+    P(triage.k8s.quarantine_cleanup#module) do). A StatefulSet cannot replace a pod whose name is still
+    taken, so O(scope=traffic_and_owner) is refused for it; use O(scope=traffic_only). A bare pod is
+    only taken out of traffic.
   - With O(network_isolation=true) a NetworkPolicy denies all ingress and egress to this pod only.
     It selects a label unique to the pod, never the workload. Because the relabelling takes the pod
     out of the workload's own NetworkPolicies too, the pod's own policy is then the only one that
-    selects it, so the deny is not widened by other policies. NetworkPolicies are only enforced
-    when the cluster's network plugin supports them.
+    selects it, so the deny is not widened by other policies. The policy is created just before the
+    pod's labels change and deleted again if the quarantine is not written (a refusal, a failure, or a
+    concurrent run that quarantined the pod first). NetworkPolicies are only enforced when the
+    cluster's network plugin supports them.
 author:
   - triage.k8s developers (@triage-k8s)
 extends_documentation_fragment:
@@ -128,6 +132,8 @@ options:
     description:
       - Wait until the pod is in no EndpointSlice of the Services it was in and, when the owner
         releases it, until a replacement from the same owner is Ready. Uses watches.
+      - On a pod that is already quarantined it waits for the same, writing nothing, so running the task
+        again after a wait timed out picks up where it stopped.
     type: bool
     default: false
   wait_timeout:
@@ -142,16 +148,24 @@ options:
     default: 1
   force:
     description:
-      - Quarantine even when the pod is the owner's only Ready pod, which leaves its Services without
-        a ready endpoint until a replacement is Ready.
+      - Quarantine a Ready pod even when it is the last Ready pod of its ReplicaSet, ReplicationController
+        or StatefulSet or, for a bare pod or a DaemonSet or Job pod, the last Ready pod behind one of its
+        Services. Without O(force) that is refused, because the workload or the Service would have no ready
+        pod until a replacement is Ready (or at all, when nothing replaces the pod). The refusal names
+        replicas of the owner that are unschedulable, since a replacement would be too.
+      - Does not lift the other refusals (O(max_quarantined_per_owner), StatefulSet with
+        O(scope=traffic_and_owner), a terminating pod).
     type: bool
     default: false
 notes:
   - After O(state=released) the owner may adopt the pod again and then delete a surplus pod, which
     may be this one or another.
   - RBAC needed - get, list and patch on pods; list and watch on pods and endpointslices (for O(wait));
-    list on services; get on the owner kind; create, get and delete on networkpolicies (for O(network_isolation));
-    create on selfsubjectreviews (optional, for O(quarantined_by)).
+    list on services; get on the owner kind; create, get, patch and delete on networkpolicies (for
+    O(network_isolation) and release); create on selfsubjectreviews (optional, for O(quarantined_by)).
+  - A quarantined pod that crashes keeps crashing (and restarting) in place; it is only out of traffic and
+    out of its owner. Delete it, or let P(triage.k8s.quarantine_cleanup#module) do so after O(ttl), once the
+    evidence is safe.
 seealso:
   - module: triage.k8s.quarantine_info
   - module: triage.k8s.quarantine_cleanup
@@ -252,6 +266,26 @@ note:
   description: With O(state=released), what Kubernetes does next.
   returned: state=released
   type: str
+msg:
+  description: A one-line summary; on a pod already quarantined, says so.
+  returned: always
+  type: str
+  sample: "pod web-7d4b9c-x2x9k quarantined: out of Service(s) web; released by ReplicaSet web-7d4b9c"
+quarantined_pods:
+  description: When O(max_quarantined_per_owner) refuses, the owner's quarantined pods.
+  returned: failure
+  type: list
+  elements: str
+unschedulable_pods:
+  description: When the last Ready replica is refused, the owner's pods the scheduler cannot place.
+  returned: failure
+  type: list
+  elements: str
+services_left_without_endpoints:
+  description: When a bare, DaemonSet or Job pod is refused as the last Ready pod, the Services it would leave empty.
+  returned: failure
+  type: list
+  elements: str
 network_policy_deleted:
   description: With O(state=released), whether the pod's NetworkPolicy was deleted.
   returned: state=released

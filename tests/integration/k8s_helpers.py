@@ -259,3 +259,292 @@ def quarantine(ansible, name, namespace, check=False, diff=False, **params):
     """Run triage.k8s.pod_quarantine through ansible-playbook; the registered result."""
     args = dict(params, name=name, namespace=namespace)
     return ansible.module("triage.k8s.pod_quarantine", args, check=check, diff=diff)
+
+
+def pod_history(core, namespace, name, since, predicate, timeout=30):
+    """The first version of a pod after resourceVersion `since` for which predicate(pod) holds,
+    replayed by a WATCH from `since`: seen even if the pod changed again or was deleted since."""
+    w = watch.Watch()
+    try:
+        for event in w.stream(core.list_namespaced_pod, namespace, field_selector="metadata.name=%s" % name,
+                              resource_version=since, timeout_seconds=timeout):
+            if event["type"] in ("ADDED", "MODIFIED", "DELETED") and predicate(event["object"]):
+                return event["object"]
+    finally:
+        w.stop()
+    raise AssertionError("no version of pod %s after resourceVersion %s matched within %ss" % (name, since, timeout))
+
+
+# -- quarantine_info / quarantine_cleanup: quarantined pods and NetworkPolicies made directly ----
+
+def contract_pod_body(name, quarantined_at=None, expires_at=None, evidence=None, label=True, extra_labels=None,
+                      extra_annotations=None, network_policy=None, owner=None):
+    """A bare pod carrying the on-pod contract (docs/contract.md) as pod_quarantine writes it.
+
+    quarantined_at/expires_at are datetimes (None: annotation absent); evidence is a bundle name.
+    label=False leaves out the quarantine label; quarantined_at=None leaves out the annotation."""
+    import json as _json
+    from ansible_collections.triage.k8s.plugins.module_utils import contract as c
+    from ansible_collections.triage.k8s.plugins.module_utils.timeutil import format_rfc3339
+
+    labels = {"app": "cleanup-test"}
+    if label:
+        labels[c.QUARANTINED_LABEL] = c.QUARANTINED_VALUE
+    labels.update(extra_labels or {})
+    annotations = {}
+    if quarantined_at is not None:
+        annotations.update({
+            c.ANN_QUARANTINED_AT: format_rfc3339(quarantined_at),
+            c.ANN_QUARANTINED_BY: "integration-test",
+            c.ANN_REASON: "test " + name,
+            c.ANN_ORIGINAL_LABELS: _json.dumps({"app": None}),
+            c.ANN_OWNER: _json.dumps(owner),
+        })
+    if expires_at is not None:
+        annotations[c.ANN_EXPIRES_AT] = format_rfc3339(expires_at)
+    if evidence:
+        annotations[c.ANN_EVIDENCE] = _json.dumps({"bundle": evidence, "manifest_sha256": "0" * 64,
+                                                   "collected_at": "2026-01-01T00:00:00Z"},
+                                                  sort_keys=True, separators=(",", ":"))
+    if network_policy:
+        annotations[c.ANN_NETWORK_POLICY] = network_policy
+    annotations.update(extra_annotations or {})
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": labels, "annotations": annotations},
+            "spec": {"containers": [{"name": "app", "image": "registry.example/app:1.0"}],
+                     "terminationGracePeriodSeconds": 0}}
+
+
+def contract_policy_body(name, pod_name, pod_uid, ours=True):
+    """A deny-all NetworkPolicy labelled like the ones pod_quarantine makes (ours=False: a foreign one)."""
+    from ansible_collections.triage.k8s.plugins.module_utils import contract as c
+
+    labels = {c.MANAGED_BY_LABEL: c.MANAGED_BY_VALUE, c.FOR_POD_LABEL: pod_name} if ours else {"team": "net"}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "labels": labels, "annotations": {c.FOR_POD_UID_ANNOTATION: pod_uid}},
+            "spec": {"podSelector": {"matchLabels": {c.QUARANTINE_ID_LABEL: pod_uid}}, "policyTypes": ["Ingress"]}}
+
+
+def names_in(api, namespace, kind="Pod"):
+    """Names of the pods (or NetworkPolicies) in a namespace that are not terminating."""
+    if kind == "Pod":
+        items = client.CoreV1Api(api).list_namespaced_pod(namespace).items
+    else:
+        items = client.NetworkingV1Api(api).list_namespaced_network_policy(namespace).items
+    return sorted(o.metadata.name for o in items if not o.metadata.deletion_timestamp)
+
+
+def serving_deployment(core, api, namespace, replicas=2, labels=None, selector=None, service_selector=None):
+    """Deployment "web" and its Service "web", every pod Ready and in the EndpointSlice: the pod names, sorted."""
+    labels = labels or {"app": "web"}
+    create(api, namespace, deployment_body("web", replicas, labels, selector=selector))
+    create(api, namespace, service_body("web", service_selector or labels))
+    pods = wait_ready_pods(core, namespace, replicas, "app=%s" % labels["app"])
+    names = sorted(p.metadata.name for p in pods)
+    wait_in_slices(client.DiscoveryV1Api(api), namespace, "web", names)
+    return names
+
+
+# -- docs/rbac: a job's ServiceAccount, its ClusterRoles bound, a token, AWX-style credentials --
+
+RBAC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "docs", "rbac")
+
+
+def rbac_manifests(job):
+    """The objects of docs/rbac/<job>.yaml, as a list of dicts."""
+    import yaml
+    with open(os.path.join(RBAC_DIR, "%s.yaml" % job)) as f:
+        return [doc for doc in yaml.safe_load_all(f) if doc]
+
+
+def rbac_cluster_roles():
+    """Every ClusterRole defined under docs/rbac/, by name."""
+    roles = {}
+    for name in sorted(os.listdir(RBAC_DIR)):
+        if name.endswith(".yaml"):
+            for doc in rbac_manifests(name[:-len(".yaml")]):
+                if doc["kind"] == "ClusterRole":
+                    roles[doc["metadata"]["name"]] = doc
+    return roles
+
+
+def rules_without(rules, resource, verb):
+    """(rules with one verb taken from one resource, whether any was taken); a rule naming several
+    resources is split."""
+    out, removed = [], False
+    for rule in rules:
+        if resource in rule["resources"] and verb in rule["verbs"]:
+            removed = True
+            others = [r for r in rule["resources"] if r != resource]
+            if others:
+                out.append(dict(rule, resources=others))
+            verbs = [v for v in rule["verbs"] if v != verb]
+            if verbs:
+                out.append(dict(rule, resources=[resource], verbs=verbs))
+        else:
+            out.append(rule)
+    return out, removed
+
+
+class JobIdentity:
+    """The ServiceAccount of docs/rbac/<job>.yaml, created in `namespace`, with every ClusterRole
+    that file's ClusterRoleBindings name bound to it, as the file binds them.
+
+    ClusterRoles and bindings are created under unique names (cluster-scoped objects outlive the
+    test namespace: call delete()). bind_in: None for ClusterRoleBindings, or a list of namespaces
+    for RoleBindings (docs/rbac/namespaced.yaml). without=(resource, verb) takes that verb away
+    from every role bound.
+    """
+
+    def __init__(self, api, job, namespace, without=None, bind_in=None):
+        import uuid
+        self.api, self.job, self.namespace = api, job, namespace
+        docs = rbac_manifests(job)
+        roles = rbac_cluster_roles()
+        suffix = uuid.uuid4().hex[:6]
+        self.sa = [d for d in docs if d["kind"] == "ServiceAccount"][0]["metadata"]["name"]
+        self.user = "system:serviceaccount:%s:%s" % (namespace, self.sa)
+        self.roles = {}  # unique name -> rules
+        removed = False
+        for binding in [d for d in docs if d["kind"] == "ClusterRoleBinding"]:
+            rules = roles[binding["roleRef"]["name"]]["rules"]
+            if without:
+                rules, taken = rules_without(rules, *without)
+                removed = removed or taken
+            self.roles["%s-%s" % (binding["roleRef"]["name"], suffix)] = rules
+        if without and not removed:
+            raise AssertionError("no role of %s grants %s on %s" % (job, without[1], without[0]))
+        rbac = client.RbacAuthorizationV1Api(api)
+        client.CoreV1Api(api).create_namespaced_service_account(namespace, {"metadata": {"name": self.sa}})
+        subject = [{"kind": "ServiceAccount", "name": self.sa, "namespace": namespace}]
+        self.cluster_bindings = []
+        for name, rules in self.roles.items():
+            rbac.create_cluster_role({"metadata": {"name": name}, "rules": rules})
+            body = {"metadata": {"name": name}, "subjects": subject,
+                    "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name}}
+            if bind_in is None:
+                rbac.create_cluster_role_binding(body)
+                self.cluster_bindings.append(name)
+            else:
+                for ns in bind_in:
+                    rbac.create_namespaced_role_binding(ns, body)
+        self.wait_effective(bind_in[0] if bind_in else namespace)
+
+    def wait_effective(self, namespace, timeout=10):
+        """The authorizer caches RBAC objects: wait until it allows this identity each role's first rule."""
+        authz = client.AuthorizationV1Api(self.api)
+        deadline = time.monotonic() + timeout
+        for rules in self.roles.values():
+            rule = rules[0]
+            resource, _sep, subresource = rule["resources"][0].partition("/")
+            attributes = {"namespace": namespace, "verb": rule["verbs"][0], "group": rule["apiGroups"][0],
+                          "resource": resource, "subresource": subresource}
+            while not authz.create_subject_access_review(
+                    {"spec": {"user": self.user, "resourceAttributes": attributes}}).status.allowed:
+                if time.monotonic() >= deadline:
+                    raise AssertionError("RBAC for %s did not take effect within %ss" % (self.user, timeout))
+                time.sleep(0.1)  # the authorizer's cache offers nothing to watch
+
+    def token(self, seconds=900):
+        """A short-lived token from the TokenRequest API."""
+        answer = client.CoreV1Api(self.api).create_namespaced_service_account_token(
+            self.sa, self.namespace, {"spec": {"expirationSeconds": seconds}})
+        return answer.status.token
+
+    def delete(self):
+        rbac = client.RbacAuthorizationV1Api(self.api)
+        for name in self.roles:
+            for call in ((rbac.delete_cluster_role_binding, name) if name in self.cluster_bindings else None,
+                         (rbac.delete_cluster_role, name)):
+                try:
+                    if call:
+                        call[0](call[1])
+                except client.ApiException:
+                    pass
+
+
+def cluster_server_and_ca(api):
+    """(API server URL, PEM bytes of the cluster CA) of a client built from the kubeconfig."""
+    with open(api.configuration.ssl_ca_cert, "rb") as f:
+        return api.configuration.host, f.read()
+
+
+def bearer_token_env(api, token, directory):
+    """The environment AWX's "OpenShift or Kubernetes API Bearer Token" credential injects: the CA
+    goes to a private file in `directory` (AWX writes it to the job's private data dir)."""
+    import stat
+    import tempfile
+    server, ca = cluster_server_and_ca(api)
+    handle, path = tempfile.mkstemp(dir=directory)
+    with os.fdopen(handle, "wb") as f:
+        f.write(ca)
+    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
+    return {"K8S_AUTH_HOST": server, "K8S_AUTH_API_KEY": token, "K8S_AUTH_SSL_CA_CERT": path,
+            "K8S_AUTH_VERIFY_SSL": "True"}
+
+
+def token_kubeconfig(api, token, context_name):
+    """A self-contained kubeconfig (CA inline) for a token: what a user pastes into a credential."""
+    import base64
+    import yaml
+    server, ca = cluster_server_and_ca(api)
+    return yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": context_name,
+        "clusters": [{"name": context_name, "cluster": {
+            "server": server, "certificate-authority-data": base64.b64encode(ca).decode()}}],
+        "users": [{"name": context_name, "user": {"token": token}}],
+        "contexts": [{"name": context_name, "context": {"cluster": context_name, "user": context_name}}],
+    })
+
+
+# -- crashloop_info: pods with simulated failures, and running the module ----------------------
+
+def sim_pod_body(name, behavior=None, labels=None, containers=("app",), init_containers=(), restart_policy=None,
+                 node_selector=None, **sim):
+    """A bare pod (API dict) with the sim.triage.k8s/ annotations of hack/cluster/stages/pod-failures.yaml:
+    behavior plus container=, exit_code=, reason=, message= as keyword arguments."""
+    annotations = {SIM + "behavior": behavior} if behavior else {}
+    annotations.update({SIM + k.replace("_", "-"): str(v) for k, v in sim.items()})
+    spec = {"containers": [{"name": c, "image": "registry.example/%s:1.0" % c} for c in containers],
+            "terminationGracePeriodSeconds": 0}
+    if init_containers:
+        spec["initContainers"] = [{"name": c, "image": "registry.example/%s:1.0" % c} for c in init_containers]
+    if restart_policy:
+        spec["restartPolicy"] = restart_policy
+    if node_selector:
+        spec["nodeSelector"] = dict(node_selector)
+    return {"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": name, "labels": dict(labels or {}), "annotations": annotations}, "spec": spec}
+
+
+def crashloop_info(ansible, **params):
+    """Run triage.k8s.crashloop_info through ansible-playbook; the registered result."""
+    return ansible.module("triage.k8s.crashloop_info", params)
+
+
+def pods_by_name(result):
+    """{name: pod entry} of a crashloop_info result."""
+    return {p["name"]: p for p in result.get("pods") or []}
+
+
+def module_results(ansible, module, args_list):
+    """Run one play with a task per entry of args_list (each with the auth options, failures
+    ignored); return the registered results in order. One ansible-playbook start for many calls."""
+    import json as _json
+    import uuid as _uuid
+
+    out = os.path.join(ansible.tmpdir, "results-%s.json" % _uuid.uuid4().hex)
+    tasks = []
+    for index, args in enumerate(args_list):
+        args = dict(args)
+        args.setdefault("kubeconfig", ansible.kubeconfig)
+        args.setdefault("context", ansible.context)
+        tasks.append({"name": "call %d" % index, module: args, "register": "r%d" % index, "ignore_errors": True})
+    every = "[%s]" % ", ".join("r%d" % index for index in range(len(args_list)))
+    tasks.append({"name": "save results", "ansible.builtin.copy": {"content": "{{ %s | to_json }}" % every,
+                                                                  "dest": out, "mode": "0600"}})
+    proc = ansible.playbook_content([{"hosts": "localhost", "gather_facts": False, "connection": "local",
+                                      "tasks": tasks}])
+    if not os.path.exists(out):
+        raise AssertionError("%s produced no results:\n%s\n%s" % (module, proc.stdout, proc.stderr))
+    with open(out) as f:
+        return _json.load(f)

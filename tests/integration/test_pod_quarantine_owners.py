@@ -7,7 +7,7 @@ from kubernetes import client
 
 from k8s_helpers import (
     create, daemon_set_body, deployment_body, endpoint_slice_pods, job_body, pod_ready, pod_snapshot, quarantine,
-    replica_set_body, replication_controller_body, service_body, stateful_set_body, wait_in_slices, wait_list,
+    replication_controller_body, service_body, stateful_set_body, wait_in_slices, wait_list,
     wait_not_in_slices, wait_pod, wait_ready_pods,
 )
 
@@ -127,11 +127,22 @@ def test_job_releases_the_pod_and_starts_another(core, api, namespace, ansible):
                     and (js[0].status.ready or 0) == 1, timeout=30, what="the Job to count its new pod",
                     namespace=namespace)[0]
     assert not job.status.failed and not job.status.succeeded, job.status
-    assert not (job.status.uncounted_terminated_pods and (job.status.uncounted_terminated_pods.failed or
-                                                         job.status.uncounted_terminated_pods.succeeded))
+    uncounted = job.status.uncounted_terminated_pods
+    assert not (uncounted and (uncounted.failed or uncounted.succeeded)), uncounted
     owned = [p for p in core.list_namespaced_pod(namespace).items
              if p.metadata.owner_references and p.metadata.owner_references[0].kind == "Job"]
-    assert [p.metadata.name for p in owned] == [result["replacement"]["pods"][-1]["name"]]
+    replacement = result["replacement"]["pods"][-1]["name"]
+    assert [p.metadata.name for p in owned] == [replacement]
+
+    # When the new pod succeeds the Job is Complete with succeeded=1, while the quarantined pod,
+    # no longer the Job's, keeps running (and would outlive the Job: nothing garbage-collects it).
+    core.patch_namespaced_pod(replacement, namespace, {"metadata": {"annotations": {"sim.triage.k8s/behavior": None}}})
+    job = wait_list(batch.list_namespaced_job, lambda js: js and any(
+        c.type == "Complete" and c.status == "True" for c in js[0].status.conditions or []), timeout=30,
+        what="the Job to complete", namespace=namespace)[0]
+    assert job.status.succeeded == 1 and not job.status.failed and not job.status.active
+    pod = core.read_namespaced_pod(victim, namespace)
+    assert pod.status.phase == "Running" and pod_ready(pod) and not pod.metadata.owner_references
 
 
 def test_statefulset_refuses_traffic_and_owner_and_allows_traffic_only(core, api, namespace, ansible):

@@ -1,0 +1,239 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: triage.k8s contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: quarantine_cleanup
+short_description: Delete expired quarantined pods, and their NetworkPolicies, safely
+version_added: 0.1.0
+description:
+  - Deletes the pods that P(triage.k8s.pod_quarantine#module) quarantined and whose quarantine has
+    expired, and the NetworkPolicies this collection made for them. Also deletes this collection's
+    NetworkPolicies whose pod is gone.
+  - Finds the pods with one LIST and the label selector C(triage.k8s/quarantined=true), over all
+    namespaces or one LIST per namespace given.
+  - A pod is deleted only when it has both the C(triage.k8s/quarantined=true) label and the
+    C(triage.k8s/quarantined-at) annotation, is not being deleted already, is in a selected namespace,
+    and every clock that applies to it has run out - its own C(triage.k8s/expires-at) (never brought
+    forward), and the TTL of the first matching rule in O(rules), else O(older_than), counted from
+    C(triage.k8s/quarantined-at). A pod given no ttl at quarantine time is deleted only through
+    O(older_than) or a rule. A released pod no longer has the label and is never deleted.
+  - With O(require_evidence=true) (the default), an expired pod without the C(triage.k8s/evidence)
+    annotation written by P(triage.k8s.pod_evidence#module) is kept and reported.
+  - Every delete carries the uid and resourceVersion the pod had when listed. A pod that changed in
+    between is read again and decided again, and deleted (with the new preconditions) only if it still
+    qualifies.
+  - Every parameter is checked before anything is read. If more than O(max_deletions) pods would be
+    deleted, the module fails before deleting anything and says how many.
+  - Deletes run in parallel, at most O(parallelism) at a time.
+author:
+  - triage.k8s developers (@triage-k8s)
+extends_documentation_fragment:
+  - triage.k8s.k8s_auth
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Returns exactly what would be deleted and why, and what would be kept and why.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: kubernetes
+options:
+  namespaces:
+    description:
+      - Namespaces to clean. Empty (the default) means every namespace, with one LIST.
+    type: list
+    elements: str
+    default: []
+  exclude_namespaces:
+    description:
+      - Namespaces never cleaned. A namespace may not be in both O(namespaces) and O(exclude_namespaces).
+    type: list
+    elements: str
+    default: [kube-system]
+  older_than:
+    description:
+      - TTL counted from C(triage.k8s/quarantined-at) for pods no rule matches, for example V(7d).
+        It is what makes pods quarantined without a ttl deletable.
+      - It never brings a pod's own C(triage.k8s/expires-at) forward - a pod is deleted when both have passed.
+    type: str
+  rules:
+    description:
+      - TTLs per team or namespace, in the style of kube-janitor. The first rule whose O(rules[].match)
+        is true on the pod gives its TTL, counted from C(triage.k8s/quarantined-at), instead of O(older_than).
+      - Like O(older_than), a rule never brings a pod's own C(triage.k8s/expires-at) forward.
+      - A rule that fails to evaluate on a pod (a type error in the expression) keeps the pod and says so.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      match:
+        description:
+          - A JMESPath expression evaluated on the pod as the API returns it (camelCase), for example
+            V(metadata.namespace == 'payments') or V(metadata.labels.team == 'checkout').
+          - Quote keys with dots or slashes - V(metadata.annotations."triage.k8s/reason" == 'oom').
+          - Null, false, empty strings, lists and objects are false; anything else is true.
+        type: str
+        required: true
+      ttl:
+        description: The TTL for matching pods, for example V(30m), V(24h), V(14d).
+        type: str
+        required: true
+  require_evidence:
+    description:
+      - Keep (and report) expired pods that have no C(triage.k8s/evidence) annotation.
+        With V(false) they are deleted anyway.
+    type: bool
+    default: true
+  max_deletions:
+    description:
+      - Fail-safe - the most pods one run may delete. When more would be deleted, the module fails
+        before deleting anything and says how many would have been. V(0) deletes nothing and fails if
+        anything expired.
+    type: int
+    default: 100
+  grace_period:
+    description:
+      - Seconds the pods get to terminate. Unset uses each pod's own C(terminationGracePeriodSeconds).
+    type: int
+  parallelism:
+    description: How many deletes run at the same time (1 to 32).
+    type: int
+    default: 5
+notes:
+  - RBAC needed - list and delete on pods; list and delete on networkpolicies; get on pods (to check
+    whether the pod of a leftover NetworkPolicy is gone). See C(docs/rbac/cleanup.yaml).
+  - The module fails, after doing everything it could, when any delete failed. The result still lists
+    what was deleted, kept and failed.
+  - A pod being deleted with a grace period keeps its label until it is gone; later runs report it as
+    already being deleted.
+seealso:
+  - module: triage.k8s.pod_quarantine
+  - module: triage.k8s.quarantine_info
+  - name: kube-janitor rules
+    description: The rules format this module's O(rules) follows.
+    link: https://codeberg.org/hjacobs/kube-janitor
+"""
+
+EXAMPLES = r"""
+- name: What would go (check mode lists what would be deleted and why)
+  triage.k8s.quarantine_cleanup:
+  check_mode: true
+  register: plan
+
+- name: Delete expired quarantines; pods quarantined without a ttl go after 14 days
+  triage.k8s.quarantine_cleanup:
+    older_than: 14d
+    max_deletions: 50
+    grace_period: 30
+
+- name: Per-team TTLs, first match wins
+  triage.k8s.quarantine_cleanup:
+    older_than: 7d
+    rules:
+      - match: "metadata.namespace == 'payments'"
+        ttl: 30d
+      - match: "metadata.labels.team == 'checkout'"
+        ttl: 2d
+    exclude_namespaces: [kube-system, forensics]
+
+- name: Also delete pods nobody collected evidence for
+  triage.k8s.quarantine_cleanup:
+    namespaces: [staging]
+    require_evidence: false
+"""
+
+RETURN = r"""
+pods_deleted:
+  description:
+    - Pods deleted (in check mode - that would be deleted), with why, and the quarantine record
+      (quarantined_at, quarantined_by, quarantine_reason, expires_at, evidence bundle, network_policy).
+    - C(reevaluated) is true when the pod changed since it was listed and was decided again before deletion.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - namespace: shop
+      name: web-7d4b9c-x2x9k
+      uid: 0b6e5a2c-1111-2222-3333-444455556666
+      why: "expired 2h ago (triage.k8s/expires-at 2026-11-23T03:04:05Z)"
+      quarantined_at: "2026-11-22T03:04:05Z"
+      quarantined_by: alice
+      quarantine_reason: OOM at 03:00
+      expires_at: "2026-11-23T03:04:05Z"
+      evidence: shop-web-7d4b9c-x2x9k-20261122T030405Z
+      network_policy: null
+      reevaluated: false
+pods_skipped:
+  description: Quarantined pods kept, each with why (not expired, no evidence, excluded namespace, changed since listed, ...).
+  returned: always
+  type: list
+  elements: dict
+pods_failed:
+  description: Pods whose delete failed, each with the error.
+  returned: always
+  type: list
+  elements: dict
+network_policies_deleted:
+  description: NetworkPolicies deleted (in check mode - that would be deleted), with the pod they were made for and why.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"namespace": "shop", "name": "triage-quarantine-web-7d4b9c-x2x9k-1a2b3c4d", "pod": "web-7d4b9c-x2x9k",
+            "why": "made for pod web-7d4b9c-x2x9k, which is deleted"}]
+network_policies_skipped:
+  description: This collection's NetworkPolicies not tied to a listed pod that were kept, with why.
+  returned: always
+  type: list
+  elements: dict
+network_policies_failed:
+  description: NetworkPolicies whose delete failed, with the error.
+  returned: always
+  type: list
+  elements: dict
+summary:
+  description: Counts - listed, deleted, skipped, failed, network_policies_deleted, network_policies_failed, and per namespace.
+  returned: always
+  type: dict
+  sample: {"listed": 12, "deleted": 3, "skipped": 9, "failed": 0, "network_policies_deleted": 1,
+           "network_policies_failed": 0, "by_namespace": {"shop": {"deleted": 3, "skipped": 9, "failed": 0}}}
+would_delete_count:
+  description: When O(max_deletions) stopped the run, how many pods would have been deleted.
+  returned: failure (max_deletions)
+  type: int
+"""
+
+from ansible_collections.triage.k8s.plugins.module_utils.cleanup_run import run_cleanup
+from ansible_collections.triage.k8s.plugins.module_utils.module import build_module, run_module
+
+ARGUMENT_SPEC = dict(
+    namespaces=dict(type="list", elements="str", default=[]),
+    exclude_namespaces=dict(type="list", elements="str", default=["kube-system"]),
+    older_than=dict(type="str"),
+    rules=dict(type="list", elements="dict", default=[], options=dict(
+        match=dict(type="str", required=True),
+        ttl=dict(type="str", required=True),
+    )),
+    require_evidence=dict(type="bool", default=True),
+    max_deletions=dict(type="int", default=100),
+    grace_period=dict(type="int"),
+    parallelism=dict(type="int", default=5),
+)
+
+
+def main():
+    module = build_module(ARGUMENT_SPEC, supports_check_mode=True)
+    run_module(module, run_cleanup)
+
+
+if __name__ == "__main__":
+    main()

@@ -99,14 +99,14 @@ def test_crashloop_scan_reports_and_quarantines_one_pod_per_owner(core, apps, na
 def test_rollout_gate_passes_a_stable_deployment(core, apps, namespace, ansible, kubeconfig, context):
     apps.create_namespaced_deployment(namespace, deployment("steady", 2, {"app": "steady"}))
     proc, out = _play(ansible, "rollout_gate", {"deployment": "steady", "namespace": namespace, "settle": "3s",
-                                                "timeout": 120}, kubeconfig, context)
+                                                "wait_timeout": 120}, kubeconfig, context)
     assert proc.returncode == 0, out
     assert "%s/steady: stable" % namespace in out
 
 
 def test_rollout_gate_fails_fast_with_the_diagnosis(core, apps, namespace, ansible, kubeconfig, context):
     _crashing_deployment(apps, core, namespace, "flaky", 2)
-    proc, out = _play(ansible, "rollout_gate", {"deployment": "flaky", "namespace": namespace, "timeout": 300},
+    proc, out = _play(ansible, "rollout_gate", {"deployment": "flaky", "namespace": namespace, "wait_timeout": 300},
                       kubeconfig, context)
     assert proc.returncode != 0
     assert "rollout is failing after" in out and "crash_loop" in out

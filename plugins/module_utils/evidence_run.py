@@ -1,0 +1,246 @@
+# -*- coding: utf-8 -*-
+# Copyright: triage.k8s contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""pod_evidence's body: validate, read the pod once, collect the items in parallel with a bounded
+pool into `<bundle>.partial`, write the manifest, rename, archive, annotate a quarantined pod."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import functools
+import getpass
+import os
+import re
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client, describe_target
+from ansible_collections.triage.k8s.plugins.module_utils.contract import ANN_EVIDENCE
+from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError, scrub
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_bundle import Bundle, bundle_name, stale_partials
+from ansible_collections.triage.k8s.plugins.module_utils import evidence_plan as plan
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_exec import collect_copy, collect_exec
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_items import COLLECTORS, Collection
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_logs import collect_log_stream, log_item
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_redact import compile_patterns
+from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
+from ansible_collections.triage.k8s.plugins.module_utils.quarantine_ops import caller_identity, read_pod
+from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import is_quarantined, quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils.timeutil import format_rfc3339
+
+ANNOTATE_ATTEMPTS = 5
+_CONTEXT_RE = re.compile(r"^context '([^']+)'")
+
+
+def cluster_label(params, api_client, target):
+    """The `<context-or-cluster>` part of the bundle name."""
+    if params.get("context"):
+        return params["context"]
+    match = _CONTEXT_RE.match(target or "")
+    if match:
+        return match.group(1)
+    host = re.sub(r"^[a-z]+://", "", getattr(api_client.configuration, "host", "") or "")
+    return host.split("/")[0].split(":")[0] or "cluster"
+
+
+def dest_problem(dest):
+    """Why dest cannot receive a bundle, without writing anything (check mode), or None."""
+    path = dest
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    if not os.path.isdir(path):
+        return "%s is not a directory" % path
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "%s is not writable by this user" % path
+    return None
+
+
+def _utcnow():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def run_evidence(module):
+    params = module.params
+    api_client = build_api_client(params)
+    items = plan.validate_params(params, getattr(api_client, "impersonation", None))
+    target = describe_target(params)
+    kube = Kube(api_client, target)
+    pod = read_pod(kube, params["name"], params["namespace"])
+    plan.check_containers(pod, params, items)
+    started = _utcnow()
+    name = bundle_name(cluster_label(params, api_client, target), params["namespace"], params["name"], started)
+    dest = os.path.abspath(os.path.expanduser(params["dest"]))
+    quarantined = is_quarantined(pod)
+    if module.check_mode:
+        problem = dest_problem(dest)
+        if problem:
+            raise TriageError("dest %s cannot receive the bundle: %s" % (dest, problem), {"error_type": "dest"})
+        return {"changed": True, "would_collect": plan.check_mode_plan(pod, params, items, os.path.join(dest, name),
+                                                                       quarantined),
+                "msg": "check mode: nothing was collected or written"}
+    identity = caller_identity(kube, params["collected_by"])
+    bundle = Bundle.create(dest, name)
+    stale = [n for n in stale_partials(dest, "%s_" % name.rsplit("_", 1)[0]) if n != os.path.basename(bundle.partial)]
+    if stale:
+        module.warn("earlier collections for this pod were interrupted and left incomplete bundles in %s: %s "
+                    "(inspect or delete them)" % (dest, ", ".join(stale)))
+    ctx = Collection(kube, pod, params, bundle, compile_patterns(params["redact_patterns"]),
+                     client_factory=lambda: build_api_client(params))
+    clock = time.monotonic()
+    try:
+        results = collect(ctx, items)
+    except KeyboardInterrupt:
+        raise TriageError("interrupted: the collection stopped and the bundle stays incomplete, as %s" % bundle.partial,
+                          {"partial": bundle.partial, "changed": True})
+    finished = _utcnow()
+    manifest = build_manifest(ctx, items, results, identity, api_client, target, started, finished,
+                              round(time.monotonic() - clock, 3))
+    try:
+        final, manifest_sha, manifest = bundle.finalize(manifest)
+    except TriageError as exc:
+        failed, _skipped = plan.failed_and_skipped(results)
+        if failed:
+            exc.msg += "; items that also failed: %s" % "; ".join("%s (%s)" % (f["item"], f["error"]) for f in failed)
+        raise TriageError(exc.msg, dict(exc.details, partial=bundle.partial, failed_items=failed))
+    result = _result(bundle, final, manifest, manifest_sha, results)
+    if params["archive"]:
+        result["archive"], result["archive_sha256"], result["archive_size"] = bundle.archive()
+    missing = plan.required_failures(results, params["required"])
+    if missing:
+        raise TriageError("required evidence was not collected: %s. The bundle %s records what was collected "
+                          "(manifest.json: complete=%s); the pod was not annotated."
+                          % ("; ".join("%s %s: %s" % m for m in missing), final, manifest["complete"]),
+                          dict(result, changed=True))
+    if params["annotate"]:
+        value = plan.annotation_value(os.path.basename(final), manifest_sha, manifest["finished_at"])
+        result["annotation"] = annotate(kube, pod, value, result)
+    return result
+
+
+def collect(ctx, items):
+    """Run every unit of work on a bounded pool; {item: result}. Long units are queued first."""
+    params = ctx.params
+    units = []
+    if "exec" in items:
+        units.append(("exec", None, lambda: collect_exec(ctx, plan.exec_plan(ctx.pod, params))))
+    if "copy_from" in items:
+        units.append(("copy_from", None, lambda: collect_copy(ctx, plan.copy_plan(ctx.pod, params))))
+    for stream in plan.log_streams(ctx.pod, items):
+        units.append(("previous_logs" if stream["previous"] else "logs", stream,
+                      functools.partial(collect_log_stream, ctx, stream)))
+    for item in items:
+        if item in COLLECTORS:
+            units.append((item, None, functools.partial(COLLECTORS[item], ctx)))
+    executor = ThreadPoolExecutor(max_workers=params["workers"])
+    try:
+        futures = [(item, stream, executor.submit(_guarded, fn, stream)) for item, stream, fn in units]
+        done = [(item, stream, future.result()) for item, stream, future in futures]
+    except BaseException:
+        ctx.cancel.set()  # running exec and log streams stop within a second
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+    results, streams = {}, {"logs": [], "previous_logs": []}
+    for item, stream, outcome in done:
+        if stream is not None:
+            streams[item].append(outcome)
+        else:
+            results[item] = outcome
+    for item in ("logs", "previous_logs"):
+        if item in items:
+            results[item] = log_item(item, streams[item])
+    return dict((item, results[item]) for item in plan.ITEMS if item in results)
+
+
+def _guarded(fn, stream=None):
+    """Run one unit; any failure becomes a failed outcome with one readable message."""
+    started = time.monotonic()
+    try:
+        outcome = fn()
+    except TriageError as exc:
+        outcome = {"status": plan.FAILED, "files": [], "error": exc.msg}
+    except OSError as exc:
+        outcome = {"status": plan.FAILED, "files": [],
+                   "error": "cannot write to the bundle: %s%s" % (exc.strerror or exc,
+                                                                  " (%s)" % exc.filename if exc.filename else "")}
+    except Exception as exc:  # a bug must not lose the other items' evidence
+        outcome = {"status": plan.FAILED, "files": [], "error": "unexpected %s: %s" % (type(exc).__name__, scrub(exc))}
+    if stream is not None:
+        outcome = dict(dict((k, stream[k]) for k in ("container", "kind", "previous", "path")), **outcome)
+    outcome.setdefault("files", [])
+    outcome["seconds"] = round(time.monotonic() - started, 3)
+    return outcome
+
+
+def build_manifest(ctx, items, results, identity, api_client, target, started, finished, seconds):
+    pod, params = ctx.pod, ctx.params
+    meta = pod["metadata"]
+    failed, skipped = plan.failed_and_skipped(results)
+    quarantined = is_quarantined(pod)
+    return {
+        "format": plan.BUNDLE_FORMAT,
+        "bundle": os.path.basename(ctx.bundle.final),
+        "complete": not failed,
+        "collection": {"name": plan.COLLECTION_NAME, "version": plan.COLLECTION_VERSION},
+        "cluster": {"server": api_client.configuration.host, "target": target, "context": params.get("context")},
+        "collected_by": {"identity": identity, "local_user": _local_user(), "host": socket.gethostname()},
+        "pod": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"), "node": (pod.get("spec") or {}).get("nodeName"),
+                "phase": (pod.get("status") or {}).get("phase"), "quarantined": quarantined,
+                "quarantine": dict((k, v) for k, v in quarantine_record(pod).items() if k != "evidence")
+                if quarantined else None},
+        "started_at": format_rfc3339(started), "finished_at": format_rfc3339(finished), "duration_seconds": seconds,
+        "options": {"items": items, "required": params["required"] or [], "tail_lines": params["tail_lines"],
+                    "since_seconds": params["since_seconds"], "limit_bytes": params["limit_bytes"],
+                    "redact": params["redact"], "redact_patterns": params["redact_patterns"] or [],
+                    "workers": params["workers"]},
+        "notes": params.get("notes") or {},
+        "items": results, "failed": failed, "skipped": skipped, "redactions": ctx.redactions,
+    }
+
+
+def _local_user():
+    try:
+        return getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        return None
+
+
+def _result(bundle, final, manifest, manifest_sha, results):
+    return {
+        "changed": True, "bundle": final, "bundle_name": os.path.basename(final), "archive": None,
+        "manifest_sha256": manifest_sha, "manifest": plan.manifest_summary(manifest),
+        "complete": manifest["complete"], "files": len(manifest["files"]), "size_bytes": manifest["size_bytes"],
+        "failed_items": manifest["failed"], "skipped_items": manifest["skipped"],
+        "items": dict((k, dict((f, v[f]) for f in ("status", "note", "error") if v.get(f))) for k, v in results.items()),
+        "redactions": manifest["redactions"], "annotation": None,
+    }
+
+
+def annotate(kube, pod, value, result):
+    """Write triage.k8s/evidence on the pod if it is (still) quarantined: a merge patch guarded by
+    resourceVersion; a 409 means read again and retry, a bounded number of times."""
+    meta = pod["metadata"]
+    for _attempt in range(ANNOTATE_ATTEMPTS):
+        current = kube.get_or_none("Pod", meta["name"], meta["namespace"])
+        if current is None or current["metadata"].get("uid") != meta.get("uid"):
+            return {"written": False, "note": "the pod is gone (deleted or replaced by one of the same name)"}
+        if not is_quarantined(current):
+            return {"written": False, "note": "the pod is not quarantined: only quarantined pods are annotated"}
+        patch = {"metadata": {"resourceVersion": current["metadata"].get("resourceVersion"),
+                              "annotations": {ANN_EVIDENCE: value}}}
+        try:
+            kube.patch("Pod", meta["name"], meta["namespace"], patch)
+            return {"written": True, "key": ANN_EVIDENCE, "value": value}
+        except TriageError as exc:
+            if exc.details.get("status") != 409:
+                raise TriageError("the bundle is complete (%s) but annotating the quarantined pod failed: %s"
+                                  % (result["bundle"], exc.msg), dict(result, changed=True))
+    raise TriageError("the bundle is complete (%s) but the pod kept changing: %d annotation attempts conflicted; "
+                      "run again to annotate it" % (result["bundle"], ANNOTATE_ATTEMPTS), dict(result, changed=True))

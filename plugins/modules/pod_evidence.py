@@ -1,0 +1,371 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: triage.k8s contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: pod_evidence
+short_description: Collect a checksummed evidence bundle from a pod before it is gone
+version_added: 0.1.0
+description:
+  - Captures in one step what people otherwise collect with a page of kubectl (describe, logs,
+    logs --previous, get -o yaml, get events, exec, cp) into a bundle directory on the host that runs
+    the module (the controller with C(connection=local), as the collection's playbooks use).
+  - The bundle is named C(<context-or-cluster>_<namespace>_<pod>_<UTC timestamp>) and is collected
+    into C(<name>.partial), then renamed when everything is written and synced. A crash or an
+    interruption leaves only C(.partial), never a bundle that looks complete. Directories are 0700,
+    files 0600.
+  - C(manifest.json) lists every file with its size and sha256 (also in C(SHA256SUMS) for
+    C(sha256sum -c)), the collection version, the API server, who collected, start and end times,
+    and each item's outcome. C(complete) is false when an item failed.
+  - Items are fetched in parallel by a bounded pool of O(workers). A failed item never aborts the
+    others; items listed in O(required) fail the task when they are not collected.
+  - Logs are streamed to disk in chunks, never held whole in memory, and redacted line by line.
+  - Redaction is on by default. Literal env values whose names look secret (PASSWORD, TOKEN, SECRET,
+    KEY, CREDENTIAL, ...) become C(<redacted>) in every manifest, including the
+    last-applied-configuration annotation; C(valueFrom) references are kept. Regular expressions
+    (built-in ones for bearer tokens, C(password=...), AWS keys, JWTs, URL credentials and PEM private
+    keys, plus O(redact_patterns)) apply to logs, exec output, event messages, commands and args.
+    The data of Secrets is never read.
+  - When the pod is quarantined (see M(triage.k8s.pod_quarantine)), it is annotated with
+    C(triage.k8s/evidence), the bundle name, the sha256 of its manifest.json and the time, in one
+    merge patch guarded by resourceVersion. Cleanup relies on it.
+author:
+  - triage.k8s developers (@triage-k8s)
+extends_documentation_fragment:
+  - triage.k8s.k8s_auth
+attributes:
+  check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
+    support: full
+    details: Reads the pod and reports what would be collected (items, log streams, commands, bundle path); writes nothing.
+  diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
+    support: none
+  platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
+    platforms: kubernetes
+options:
+  name:
+    description: Name of the pod.
+    type: str
+    required: true
+  namespace:
+    description: Namespace of the pod.
+    type: str
+    required: true
+  dest:
+    description:
+      - Directory that receives the bundle, created (0700) if missing.
+      - Prefer an absolute path. A relative path is relative to the module's working directory, and with
+        C(connection=local) Ansible runs modules in the playbook's directory, not where C(ansible-playbook) was
+        started. The C(triage.k8s.evidence) role and the collection's playbooks resolve it on the controller,
+        relative to where C(ansible-playbook) runs.
+    type: path
+    default: ./evidence
+  archive:
+    description: Also write C(<bundle>.tar.gz) (0600) next to the bundle directory.
+    type: bool
+    default: false
+  include:
+    description:
+      - Items to collect. Default is every cheap item, V(manifest) (the pod as YAML without managedFields),
+        V(describe) (a C(kubectl describe)-like text), V(events) (of the pod and of each owner, one LIST per
+        object), V(owners) (the owner chain, for example ReplicaSet then Deployment), V(node) (conditions,
+        allocatable, taints), V(services) (Services that select the pod, or selected it before its
+        quarantine, and their EndpointSlices), V(logs) and V(previous_logs) (every container, init
+        containers included; previous logs where restartCount > 0 or lastState.terminated) and V(metrics)
+        (metrics.k8s.io usage, skipped with a note when the API is not served).
+      - V(exec), V(copy_from) and V(checkpoint) are added when O(exec), O(copy_from) or O(checkpoint) ask for them.
+    type: list
+    elements: str
+    choices: [manifest, describe, events, owners, node, services, logs, previous_logs, metrics, exec, copy_from, checkpoint]
+  exclude:
+    description: Items not to collect, applied after O(include).
+    type: list
+    elements: str
+    default: []
+    choices: [manifest, describe, events, owners, node, services, logs, previous_logs, metrics, exec, copy_from, checkpoint]
+  required:
+    description:
+      - Items that must be collected. When one fails, is only partly collected or is unavailable in this
+        cluster, the task fails after the bundle is written, and the pod is not annotated.
+    type: list
+    elements: str
+    default: []
+    choices: [manifest, describe, events, owners, node, services, logs, previous_logs, metrics, exec, copy_from, checkpoint]
+  tail_lines:
+    description: Keep only the last lines of each log (C(tailLines)).
+    type: int
+  since_seconds:
+    description: Keep only log lines newer than this many seconds (C(sinceSeconds)).
+    type: int
+  limit_bytes:
+    description: Stop each log after this many bytes (C(limitBytes)).
+    type: int
+  exec:
+    description:
+      - Commands to run in the pod, one after another, for example a thread dump. stdout, stderr and the
+        return code of each are saved. A command that fails, times out or cannot start is recorded and
+        the others still run.
+      - Needs the exec websocket, which the kubernetes client opens without impersonation headers, so it is
+        refused with O(impersonate_user) or O(impersonate_groups).
+    type: list
+    elements: dict
+    suboptions:
+      command:
+        description: The command, as a list of words or a string split like a shell would (no shell runs).
+        type: raw
+        required: true
+      container:
+        description: Container to run it in; default the pod's default container (annotation C(kubectl.kubernetes.io/default-container), else the first).
+        type: str
+      timeout:
+        description: Seconds before the command's stream is closed and it is recorded as timed out.
+        type: int
+        default: 60
+      max_bytes:
+        description: Cap on the saved stdout (and stderr) of the command.
+        type: int
+        default: 67108864
+      name:
+        description: Short name used in the output file names, default the command's first word.
+        type: str
+  copy_from:
+    description:
+      - Paths copied out of a container with C(tar) over exec, as C(kubectl cp) does (the container needs
+        C(tar)). Only regular files and directories are extracted; absolute names, C(..), links and devices
+        are listed in C(<copy>.listing.json) but not extracted. Copied files are not redacted.
+      - Refused with impersonation, like O(exec).
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: File or directory in the container.
+        type: str
+        required: true
+      container:
+        description: Container to copy from; default the pod's default container.
+        type: str
+      max_bytes:
+        description: Size limit of the tar stream; a larger copy is stopped and recorded as failed.
+        type: int
+        default: 104857600
+      timeout:
+        description: Seconds before the copy is stopped.
+        type: int
+        default: 300
+  checkpoint:
+    description:
+      - Ask the kubelet to checkpoint each container (C(POST /api/v1/nodes/NODE/proxy/checkpoint/NS/POD/CONTAINER),
+        through the API server). The kubelet writes the archive on the node; the bundle records its path.
+        When the API is unavailable (feature off, runtime without CRIU, proxy refused) it is skipped with a note.
+    type: bool
+    default: false
+  redact:
+    description: Redact secret-looking env values in manifests and apply the redaction expressions to text.
+    type: bool
+    default: true
+  redact_patterns:
+    description:
+      - Extra Python regular expressions applied line by line to logs, exec output and other text. A match is
+        replaced by C(<redacted>); with a group named C(secret), only that group is.
+    type: list
+    elements: str
+    default: []
+  redact_env_names:
+    description: Extra words that make an env var name look secret (matched case-insensitively within the name).
+    type: list
+    elements: str
+    default: []
+  annotate:
+    description: Annotate the pod with C(triage.k8s/evidence) when it is quarantined.
+    type: bool
+    default: true
+  collected_by:
+    description: Who collects, for the manifest. Default the identity the API server reports (SelfSubjectReview), else the AWX job.
+    type: str
+  notes:
+    description:
+      - Free-form facts stored as C(notes) in manifest.json, for example why the evidence was taken or the name of
+        a related bundle (the quarantine role links the bundle taken after relabelling to the one taken before).
+    type: dict
+    default: {}
+  workers:
+    description: Number of items fetched at the same time (1 to 32).
+    type: int
+    default: 4
+  timeout:
+    description: Seconds for each API request to answer (for log streams, between two chunks).
+    type: int
+    default: 60
+notes:
+  - RBAC needed - get on pods and pods/log; list on events, services and endpointslices; get on the owner kinds
+    and on nodes (node summary); get on pods and nodes in metrics.k8s.io (metrics); create on pods/exec (exec,
+    copy_from); create on nodes/proxy (checkpoint); patch on pods (annotation); create on selfsubjectreviews (optional).
+  - Secrets are never read. Copied files and checkpoints are not redacted.
+  - Statuses in the manifest - V(ok); V(partial) some parts failed; V(failed); V(skipped) nothing to collect (for
+    example no container restarted); V(unavailable) the cluster does not offer it (no metrics API, no checkpoint API).
+seealso:
+  - module: triage.k8s.pod_quarantine
+"""
+
+EXAMPLES = r"""
+- name: Collect the cheap items of a crash-looping pod
+  triage.k8s.pod_evidence:
+    name: web-7d4b9c-x2x9k
+    namespace: shop
+
+- name: Everything, with a thread dump and a heap histogram, archived, logs must be there
+  triage.k8s.pod_evidence:
+    name: web-7d4b9c-x2x9k
+    namespace: shop
+    dest: /srv/evidence
+    archive: true
+    required: [manifest, logs, previous_logs]
+    tail_lines: 100000
+    exec:
+      - command: [jcmd, "1", Thread.print]
+        timeout: 30
+      - command: jcmd 1 GC.class_histogram
+    copy_from:
+      - path: /var/log/app
+        max_bytes: 52428800
+    redact_patterns:
+      - 'sessionid=(?P<secret>[0-9a-f]+)'
+
+- name: Only what disappears first (before relabelling a pod)
+  triage.k8s.pod_evidence:
+    name: web-7d4b9c-x2x9k
+    namespace: shop
+    include: [manifest, events, previous_logs]
+"""
+
+RETURN = r"""
+bundle:
+  description: Absolute path of the bundle directory.
+  returned: success and when a required item failed
+  type: str
+  sample: /srv/evidence/prod-eu_shop_web-7d4b9c-x2x9k_20261122T030405Z
+bundle_name:
+  description: Name of the bundle directory (the value recorded in the pod annotation).
+  returned: success
+  type: str
+archive:
+  description: Path of the C(.tar.gz), or null without O(archive).
+  returned: success
+  type: str
+archive_sha256:
+  description: sha256 of the archive.
+  returned: with O(archive)
+  type: str
+archive_size:
+  description: Size of the archive in bytes.
+  returned: with O(archive)
+  type: int
+manifest_sha256:
+  description: sha256 of manifest.json, as in the annotation.
+  returned: success
+  type: str
+manifest:
+  description: Summary of manifest.json (bundle, complete, times, who, server, number of files, size, status of each item).
+  returned: success
+  type: dict
+complete:
+  description: Whether every requested item was collected, or skipped because there was nothing to collect.
+  returned: success
+  type: bool
+files:
+  description: Number of files in the bundle.
+  returned: success
+  type: int
+size_bytes:
+  description: Total size of the bundle's files.
+  returned: success
+  type: int
+items:
+  description: Each item's status (ok, partial, failed, skipped, unavailable) with its note or error.
+  returned: success
+  type: dict
+  sample: {"logs": {"status": "ok"}, "metrics": {"status": "unavailable", "note": "metrics.k8s.io is not served ..."}}
+failed_items:
+  description: Items that failed or partly failed, and why.
+  returned: success
+  type: list
+  elements: dict
+skipped_items:
+  description: Items skipped or unavailable, and why.
+  returned: success
+  type: list
+  elements: dict
+redactions:
+  description: Number of values and text matches redacted.
+  returned: success
+  type: int
+annotation:
+  description: Whether the C(triage.k8s/evidence) annotation was written, its value, or why not.
+  returned: success
+  type: dict
+  sample: {"written": true, "key": "triage.k8s/evidence", "value": "{\"bundle\":\"...\",\"collected_at\":\"...\",\"manifest_sha256\":\"...\"}"}
+would_collect:
+  description: In check mode, the bundle path, items, log streams, commands and copies that would be collected.
+  returned: check mode
+  type: dict
+partial:
+  description: Path of the incomplete C(.partial) directory left behind when the bundle could not be finished.
+  returned: failure while writing
+  type: str
+"""
+
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_plan import ITEMS
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_run import run_evidence
+from ansible_collections.triage.k8s.plugins.module_utils.module import build_module, run_module
+
+ARGUMENT_SPEC = dict(
+    name=dict(type="str", required=True),
+    namespace=dict(type="str", required=True),
+    dest=dict(type="path", default="./evidence"),
+    archive=dict(type="bool", default=False),
+    include=dict(type="list", elements="str", choices=list(ITEMS)),
+    exclude=dict(type="list", elements="str", choices=list(ITEMS), default=[]),
+    required=dict(type="list", elements="str", choices=list(ITEMS), default=[]),
+    tail_lines=dict(type="int"),
+    since_seconds=dict(type="int"),
+    limit_bytes=dict(type="int"),
+    exec=dict(type="list", elements="dict", options=dict(
+        command=dict(type="raw", required=True),
+        container=dict(type="str"),
+        timeout=dict(type="int", default=60),
+        max_bytes=dict(type="int", default=64 * 1024 * 1024),
+        name=dict(type="str"),
+    )),
+    copy_from=dict(type="list", elements="dict", options=dict(
+        path=dict(type="str", required=True),
+        container=dict(type="str"),
+        max_bytes=dict(type="int", default=100 * 1024 * 1024),
+        timeout=dict(type="int", default=300),
+    )),
+    checkpoint=dict(type="bool", default=False),
+    redact=dict(type="bool", default=True),
+    redact_patterns=dict(type="list", elements="str", default=[]),
+    redact_env_names=dict(type="list", elements="str", default=[]),
+    annotate=dict(type="bool", default=True),
+    collected_by=dict(type="str"),
+    notes=dict(type="dict", default={}),
+    workers=dict(type="int", default=4),
+    timeout=dict(type="int", default=60),
+)
+
+
+def main():
+    module = build_module(ARGUMENT_SPEC, supports_check_mode=True)
+    run_module(module, run_evidence)
+
+
+if __name__ == "__main__":
+    main()

@@ -57,9 +57,11 @@ def _crashing_deployment(apps, core, namespace, name, replicas):
     labels = {"app": name}
     apps.create_namespaced_deployment(namespace, deployment(
         name, replicas, labels, pod_annotations={"sim.triage.k8s/behavior": "crashloop"}))
+    # Three restarts: crashloop_info's default restart_threshold, so the loop is diagnosed
+    # whether the container is in back-off or briefly running again when the scan looks.
     wait_list(core.list_namespaced_pod,
-              lambda ps: len([p for p in ps if any(cs.restart_count for cs in p.status.container_statuses or [])]) >= replicas,
-              timeout=60, what="every pod restarting", namespace=namespace, label_selector="app=%s" % name)
+              lambda ps: len([p for p in ps if sum(cs.restart_count for cs in p.status.container_statuses or []) >= 3]) >= replicas,
+              timeout=90, what="every pod restarted three times", namespace=namespace, label_selector="app=%s" % name)
 
 
 def test_crashloop_scan_reports_and_quarantines_one_pod_per_owner(core, apps, namespace, ansible, kubeconfig, context,

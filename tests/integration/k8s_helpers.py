@@ -350,10 +350,12 @@ RBAC_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.
 
 
 def rbac_manifests(job):
-    """The objects of docs/rbac/<job>.yaml, as a list of dicts."""
+    """The objects of docs/rbac/<job>.yaml (a v1 List), as a list of dicts."""
     import yaml
     with open(os.path.join(RBAC_DIR, "%s.yaml" % job)) as f:
-        return [doc for doc in yaml.safe_load_all(f) if doc]
+        listing = yaml.safe_load(f)
+    assert listing["kind"] == "List", job
+    return listing["items"]
 
 
 def rbac_cluster_roles():
@@ -540,11 +542,21 @@ def module_results(ansible, module, args_list):
         args.setdefault("context", ansible.context)
         tasks.append({"name": "call %d" % index, module: args, "register": "r%d" % index, "ignore_errors": True})
     every = "[%s]" % ", ".join("r%d" % index for index in range(len(args_list)))
-    tasks.append({"name": "save results", "ansible.builtin.copy": {"content": "{{ %s | to_json }}" % every,
-                                                                  "dest": out, "mode": "0600"}})
+    save = {"content": "{{ %s | to_json }}" % every, "dest": out, "mode": "0600"}
+    tasks.append({"name": "save results", "ansible.builtin.copy": save})
     proc = ansible.playbook_content([{"hosts": "localhost", "gather_facts": False, "connection": "local",
                                       "tasks": tasks}])
     if not os.path.exists(out):
         raise AssertionError("%s produced no results:\n%s\n%s" % (module, proc.stdout, proc.stderr))
     with open(out) as f:
         return _json.load(f)
+
+
+def crash_looping_pod(core, api, namespace, name):
+    """A one-replica Deployment whose pod crash-loops; returns the pod's name once it has restarted."""
+    create(api, namespace, deployment_body(name, 1, {"app": name}, pod_annotations={SIM + "behavior": "crashloop"}))
+    pods = wait_list(core.list_namespaced_pod,
+                     lambda ps: ps and all(any(cs.restart_count for cs in p.status.container_statuses or []) for p in ps),
+                     timeout=60, what="the pod of %s restarting" % name, namespace=namespace,
+                     label_selector="app=%s" % name)
+    return pods[0].metadata.name

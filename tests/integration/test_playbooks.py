@@ -64,8 +64,8 @@ def _crashing_deployment(apps, core, namespace, name, replicas):
               timeout=90, what="every pod restarted three times", namespace=namespace, label_selector="app=%s" % name)
 
 
-def test_crashloop_scan_reports_and_quarantines_one_pod_per_owner(core, apps, namespace, ansible, kubeconfig, context,
-                                                                   tmp_path):
+def test_crashloop_scan_reports_and_quarantines_one_pod_per_owner(core, apps, namespace, ansible, kubeconfig,
+                                                                  context, tmp_path):
     apps.create_namespaced_deployment(namespace, deployment("calm", 1, {"app": "calm"}))
     _crashing_deployment(apps, core, namespace, "broken", 2)
     reports = str(tmp_path / "reports")

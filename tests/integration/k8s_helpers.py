@@ -560,3 +560,21 @@ def crash_looping_pod(core, api, namespace, name):
                      timeout=60, what="the pod of %s restarting" % name, namespace=namespace,
                      label_selector="app=%s" % name)
     return pods[0].metadata.name
+
+
+def require_stages(context, *stages):
+    """Fail at once, saying what to do, on a cluster created before these KWOK stages existed
+    (stages are loaded when a cluster is created; the tests reuse a healthy cluster as it is)."""
+    import localcluster  # hack/cluster, put on sys.path by conftest
+    import pytest
+
+    name = context[len("kwok-"):] if context.startswith("kwok-") else context
+    path = os.path.join(localcluster.cluster_dir(name), "kwok.yaml")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        loaded = f.read()
+    missing = [stage for stage in stages if "name: %s\n" % stage not in loaded]
+    if missing:
+        pytest.fail("cluster %s was created without the KWOK stage(s) %s of hack/cluster/stages: recreate it "
+                    "(make cluster-down cluster-up, or localcluster.py down %s)" % (name, ", ".join(missing), name))

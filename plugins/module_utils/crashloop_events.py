@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 
 from ansible_collections.triage.k8s.plugins.module_utils.timeutil import format_rfc3339, parse_rfc3339
 
@@ -46,14 +47,21 @@ def as_int(value, default=0):
     return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
-def as_time(value):
-    """An aware UTC datetime from an RFC 3339 string or a datetime; None when absent or malformed."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+@lru_cache(maxsize=4096)
+def _parse_time(text):
     try:
-        return parse_rfc3339(value)
+        return parse_rfc3339(text)
     except ValueError:
         return None
+
+
+def as_time(value):
+    """An aware UTC datetime from an RFC 3339 string or a datetime; None when absent or malformed.
+
+    Strings are parsed once (a fleet's pods share most timestamps); datetimes are immutable."""
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return _parse_time(value) if isinstance(value, str) else None
 
 
 def one_line(text, limit=300):

@@ -14,16 +14,19 @@ import datetime
 from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client, describe_target
 from ansible_collections.triage.k8s.plugins.module_utils.crashloop_classify import (
     OK_CLASSES,
+    SEVERITY,
     classify_pod,
     normalize_policy,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.crashloop_events import summarize_events
 from ansible_collections.triage.k8s.plugins.module_utils.crashloop_scope import (
+    controller_uid,
     list_pod_events,
     list_pods,
     parse_owner,
     resolve_scopes,
 )
+from ansible_collections.triage.k8s.plugins.module_utils.crashloop_selectors import selector_problems
 from ansible_collections.triage.k8s.plugins.module_utils.crashloop_summary import rollout_verdict, summarize
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
@@ -38,6 +41,11 @@ except ImportError:
 # A watch cycle ends at the latest after this long, so a wait re-reads the owner (a new rollout
 # replaces the ReplicaSet being watched) and re-evaluates settle timers even when no pod changes.
 RESYNC_SECONDS = 15
+# While the owner's controller has not caught up with its spec (a Deployment whose new
+# generation has no ReplicaSet yet, a StatefulSet rolling update), the owner is re-read this often.
+HOLD_SECONDS = 2
+# How many not-Ready pods a timeout message names.
+TIMEOUT_EXAMPLES = 3
 
 
 def _now():
@@ -67,6 +75,7 @@ def validate(params):
         settle = None
     if params["page_size"] < 1:
         problems.append("page_size must be at least 1, got %d" % params["page_size"])
+    problems.extend(selector_problems(params["label_selectors"], params["field_selectors"]))
     if params["owner"]:
         try:
             parse_owner(params["owner"])
@@ -98,60 +107,140 @@ def _bad_selector(exc, scope):
     return exc
 
 
-def scan(kube, scopes, policy, page_size):
-    """Classify every pod of the scopes. Events: one LIST per scope, summarised before the pods
-    are listed, so memory holds one page of pods plus the small per-pod results."""
+def iter_scan(kube, scopes, policy, page_size):
+    """Yield every pod of the scopes, classified. Per scope, the first page of pods is fetched
+    first (a selector the API server rejects fails before anything else is listed), then the
+    Warning events (one LIST, skipped when there is no pod), then the rest of the pods page by
+    page: memory holds one page of pods plus the event summary."""
     now = _now()
-    pods = []
     for scope in scopes:
         try:
+            listing = iter(list_pods(kube, scope, page_size))
+            first = next(listing, None)
+            if first is None:
+                continue
             events = summarize_events(list_pod_events(kube, scope, page_size))
-            for pod in list_pods(kube, scope, page_size):
-                pods.append(classify_pod(pod, events, now, policy))
+            yield classify_pod(first, events, now, policy)
+            for pod in listing:
+                yield classify_pod(pod, events, now, policy)
         except TriageError as exc:
             raise _bad_selector(exc, scope)
-    return pods
+
+
+def scan(kube, scopes, policy, page_size):
+    """Every pod of the scopes, classified (a list; see iter_scan)."""
+    return list(iter_scan(kube, scopes, policy, page_size))
+
+
+def _keep(pods, kept, only_unhealthy):
+    """Pass pods through to the summary, keeping (in `kept`) the ones the result lists: with
+    only_unhealthy the healthy majority of a large fleet is counted and dropped at once."""
+    for pod in pods:
+        if not only_unhealthy or pod["class"] not in OK_CLASSES:
+            kept.append(pod)
+        yield pod
+
+
+def _wait_scope(kube, params):
+    scopes = resolve_scopes(kube, params)
+    if len(scopes) != 1:
+        raise TriageError("wait_for watches one scope: give owner, name, or a single namespace")
+    return scopes[0]
+
+
+class _Decider(object):
+    """The watch predicate of one wait cycle over `scope`; state carries across cycles."""
+
+    def __init__(self, scope, policy, settle, state):
+        self.scope, self.policy, self.settle, self.state = scope, policy, settle, state
+
+    def __call__(self, objects):
+        scope, state = self.scope, self.state
+        if scope.family is not None:
+            # A pod of a ReplicaSet the Deployment did not have: a new rollout. Re-read the owner now.
+            unknown = set(uid for uid in (controller_uid(p, "ReplicaSet") for p in objects.values())
+                          if uid and uid not in scope.family and uid not in state["foreign"])
+            if unknown:
+                state["unknown"] = unknown
+                return {"verdict": "rescope"}
+        now = _now()
+        classified = [classify_pod(p, None, now, self.policy) for p in objects.values() if scope.selects(p)]
+        verdict = rollout_verdict(classified, self.settle, now, state["tracking"], scope.expected)
+        state["tracking"], state["verdict"] = verdict["ready_since"], verdict
+        if scope.pending or (scope.updating and verdict["verdict"] == "stable"):
+            return None  # hold: the owner's controller is not done with its latest spec
+        return verdict if verdict["verdict"] in ("stable", "failing") else None
 
 
 def wait_stable(kube, params, policy, settle):
     """Watch the scope until the rollout is stable (every pod Ready with no new restart for
-    `settle`), fail as soon as a pod is diagnosed failing, or time out."""
+    `settle`), fail as soon as a pod is diagnosed failing, or time out.
+
+    A verdict counts only if the owner still wants the same pods when it is reached (same newest
+    ReplicaSet, same replicas, controller caught up); otherwise the wait goes on with the pods the
+    owner wants now. Returns (wait result, scope, pods): the pods as the verdict saw them."""
     started = _now()
     deadline = started + datetime.timedelta(seconds=params["wait_timeout"])
-    state = {"tracking": {}, "verdict": None}
+    state = {"tracking": {}, "verdict": None, "foreign": set(), "unknown": set()}
+    scope = _wait_scope(kube, params)
     while True:
-        scopes = resolve_scopes(kube, params)
-        if len(scopes) != 1:
-            raise TriageError("wait_for watches one scope: give owner, name, or a single namespace")
-        scope = scopes[0]
-
-        def decide(objects, scope=scope):
-            now = _now()
-            classified = [classify_pod(p, None, now, policy) for p in objects.values() if scope.selects(p)]
-            verdict = rollout_verdict(classified, settle, now, state["tracking"], scope.expected)
-            state["tracking"], state["verdict"] = verdict["ready_since"], verdict
-            return verdict if verdict["verdict"] in ("stable", "failing") else None
-
         remaining = (deadline - _now()).total_seconds()
         if remaining <= 0:
             break
-        cycle = min(remaining, RESYNC_SECONDS)
-        pending = (state["verdict"] or {}).get("settle_remaining")
-        if pending:
-            cycle = min(cycle, pending + 1)
+        cycle = min(remaining, HOLD_SECONDS if scope.pending or scope.updating else RESYNC_SECONDS)
+        settle_left = (state["verdict"] or {}).get("settle_remaining")
+        if settle_left:
+            cycle = min(cycle, settle_left + 1)  # wake up when the last Ready pod has settled
+        decide = _Decider(scope, policy, settle, state)
         try:
-            done, _objects = kube.watch_until("Pod", scope.namespace, decide, max(1, int(cycle)),
-                                              label_selector=scope.label_selector, field_selector=scope.field_selector)
+            done, objects = kube.watch_until("Pod", scope.namespace, decide, max(1, int(cycle)),
+                                             label_selector=scope.watch_selector or scope.label_selector,
+                                             field_selector=scope.field_selector)
         except TriageError as exc:
             raise _bad_selector(exc, scope)
-        if done:
-            return _wait_result(done, started, scope)
-        if _now() >= deadline:
-            break
+        fresh = _wait_scope(kube, params)
+        if done and done["verdict"] == "rescope":
+            # ReplicaSets that are still not the Deployment's (a selector overlap) are ignored from now on.
+            state["foreign"].update(uid for uid in state["unknown"] if uid not in (fresh.family or ()))
+        elif done and fresh.identity() == scope.identity() and not fresh.pending \
+                and not (fresh.updating and done["verdict"] == "stable"):
+            return _wait_result(done, started, fresh), fresh, [p for p in objects.values() if fresh.selects(p)]
+        scope = fresh
     verdict = state["verdict"] or {"verdict": "progressing", "waiting": [], "failing": [], "message": "no pods yet"}
-    result = _wait_result(verdict, started, None)
-    raise TriageError("timed out after %ss waiting for a stable rollout: %s" % (params["wait_timeout"], verdict["message"]),
-                      {"wait": result})
+    raise _timeout(kube, params, policy, scope, verdict, started)
+
+
+def classify_seen(kube, scope, pods, policy, page_size):
+    """The pods a wait's verdict was reached on, classified with the scope's Warning events (one
+    LIST), so the result shows what the gate saw - not a later state of a pod that has restarted since."""
+    events = summarize_events(list_pod_events(kube, scope, page_size)) if pods else {}
+    now = _now()
+    ordered = sorted(pods, key=lambda p: ((p.get("metadata") or {}).get("namespace") or "", p["metadata"].get("name") or ""))
+    return [classify_pod(pod, events, now, policy) for pod in ordered]
+
+
+def _timeout(kube, params, policy, scope, verdict, started):
+    """The timeout error, with a diagnosis of the pods that never got Ready (events included)."""
+    result = {"wait": _wait_result(verdict, started, scope)}
+    why = verdict["message"]
+    for hold in (scope.pending, scope.updating):
+        if hold:
+            why += "; " + hold
+    try:
+        pods = scan(kube, [scope], policy, params["page_size"])
+    except TriageError:
+        pods = None  # the timeout is the news; a failed diagnosis must not hide it
+    if pods is not None:
+        summary = summarize(pods)
+        result.update(pods=pods, summary=summary, unhealthy=summary["unhealthy"])
+        stuck = [p for p in sorted(pods, key=lambda p: SEVERITY[p["class"]]) if not p["ready"] and not p["terminating"]]
+        if stuck:
+            why += "; not Ready: " + "; ".join("%s/%s is %s: %s Next: %s" % (
+                p["namespace"], p["name"], p["class"], p["explanation"], p["next_step"]) for p in stuck[:TIMEOUT_EXAMPLES])
+            if len(stuck) > TIMEOUT_EXAMPLES:
+                why += "; and %d more" % (len(stuck) - TIMEOUT_EXAMPLES)
+    return TriageError("timed out after %ss waiting for a stable rollout of %s: %s"
+                       % (params["wait_timeout"], scope.description, why), result)
 
 
 def _wait_result(verdict, started, scope):
@@ -172,12 +261,14 @@ def run_crashloop(module):
     kube = Kube(build_api_client(params), describe_target(params))
     wait = None
     if params["wait_for"]:
-        wait = wait_stable(kube, params, policy, settle)
-    scopes = resolve_scopes(kube, params)
-    pods = scan(kube, scopes, policy, params["page_size"])
-    summary = summarize(pods)
-    if params["only_unhealthy"]:
-        pods = [p for p in pods if p["class"] not in OK_CLASSES]
+        wait, scope, seen = wait_stable(kube, params, policy, settle)
+        scopes = [scope]
+        classified = classify_seen(kube, scope, seen, policy, params["page_size"])
+    else:
+        scopes = resolve_scopes(kube, params)
+        classified = iter_scan(kube, scopes, policy, params["page_size"])
+    pods = []
+    summary = summarize(_keep(classified, pods, params["only_unhealthy"]))
     result = {
         "changed": False,
         "pods": pods,

@@ -20,9 +20,18 @@ REVISION_ANNOTATION = "deployment.kubernetes.io/revision"
 
 
 class Scope(object):
-    """One LIST call's worth of pods, plus an optional owner uid filter (pods whose controller is it)."""
+    """One LIST call's worth of pods, plus an optional owner uid filter (pods whose controller is it).
 
-    __slots__ = ("namespace", "label_selector", "field_selector", "owner_uid", "description", "expected")
+    For a Deployment owner a wait watches the pods of the whole Deployment (`watch_selector`) so
+    that a new ReplicaSet's pods are seen at once: `family` holds the uids of the ReplicaSets the
+    Deployment had when the scope was made. `pending` says why the owner's controller has not
+    acted on its latest spec yet (a rollout gate holds every verdict), `updating` that a
+    StatefulSet or DaemonSet rolling update is under way (it holds a stable verdict only); None
+    when not.
+    """
+
+    __slots__ = ("namespace", "label_selector", "field_selector", "owner_uid", "description", "expected",
+                 "watch_selector", "family", "pending", "updating", "event_selector")
 
     def __init__(self, namespace=None, label_selector=None, field_selector=None, owner_uid=None, description="",
                  expected=None):
@@ -32,14 +41,67 @@ class Scope(object):
         self.field_selector = field_selector or None
         self.owner_uid = owner_uid
         self.description = description
+        self.watch_selector = None
+        self.family = None
+        self.pending = None
+        self.updating = None
+        self.event_selector = None  # extra field selector for the events LIST (one pod: its name)
 
     def selects(self, pod):
         if self.owner_uid is None:
             return True
-        for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
-            if ref.get("controller") and ref.get("uid") == self.owner_uid:
-                return True
-        return False
+        return controller_uid(pod) == self.owner_uid
+
+    def identity(self):
+        """What a wait compares to tell whether the owner now wants other pods."""
+        return (self.namespace, self.label_selector, self.field_selector, self.owner_uid, self.expected)
+
+
+def controller_uid(pod, kind=None):
+    """The uid of the pod's controller (of that kind, when given), or None."""
+    for ref in (pod.get("metadata") or {}).get("ownerReferences") or []:
+        if ref.get("controller") and (kind is None or ref.get("kind") == kind):
+            return ref.get("uid")
+    return None
+
+
+def _int(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def generation_pending(kind, obj):
+    """Why the owner's controller has not acted on its latest spec yet (every kind but Job
+    reports status.observedGeneration), or None."""
+    meta, status = obj.get("metadata") or {}, obj.get("status") or {}
+    generation, observed = _int(meta.get("generation")), _int(status.get("observedGeneration"))
+    if kind != "Job" and generation is not None and (observed is None or observed < generation):
+        return "%s %s: its controller has not yet acted on generation %d (observed %s)" % (
+            kind, meta.get("name"), generation, observed)
+    return None
+
+
+def update_pending(kind, obj):
+    """Why a StatefulSet or DaemonSet rolling update is not finished, or None.
+
+    Both report how many pods run the new revision; a StatefulSet partition leaves the pods
+    below it on the old one, and an OnDelete strategy never updates by itself.
+    """
+    meta, spec, status = (obj.get(part) or {} for part in ("metadata", "spec", "status"))
+    name = "%s %s" % (kind, meta.get("name"))
+    strategy = (spec.get("updateStrategy") or {})
+    if kind == "StatefulSet" and strategy.get("type", "RollingUpdate") == "RollingUpdate":
+        replicas = _int(spec.get("replicas"))
+        replicas = 1 if replicas is None else replicas
+        partition = _int((strategy.get("rollingUpdate") or {}).get("partition")) or 0
+        updated = _int(status.get("updatedReplicas")) or 0
+        if status.get("updateRevision") != status.get("currentRevision") and updated < max(0, replicas - partition):
+            return "%s: rolling update in progress, %d of %d pods on revision %s" % (
+                name, updated, max(0, replicas - partition), status.get("updateRevision"))
+    if kind == "DaemonSet" and strategy.get("type", "RollingUpdate") == "RollingUpdate":
+        desired, updated = _int(status.get("desiredNumberScheduled")) or 0, _int(status.get("updatedNumberScheduled")) or 0
+        if updated < desired:
+            return "%s: rolling update in progress, %d of %d nodes updated" % (name, updated, desired)
+    return None
 
 
 def parse_owner(owner):
@@ -65,22 +127,28 @@ def check_namespaces(kube, namespaces):
                              " on %s" % kube.target if kube.target else ""))
 
 
-def current_replica_set(kube, deployment):
-    """The Deployment's newest ReplicaSet (highest revision it owns), or None before the first."""
+def replica_sets(kube, deployment):
+    """(newest, uids): the Deployment's newest ReplicaSet (highest revision it owns; None before
+    the first) and the uids of every ReplicaSet it owns. One LIST."""
     meta = deployment["metadata"]
     selector = selector_string((deployment.get("spec") or {}).get("selector") or {})
-    newest, newest_revision = None, -1
+    newest, newest_revision, uids = None, -1, set()
     for rs in kube.list("ReplicaSet", meta["namespace"], label_selector=selector or None):
-        refs = (rs.get("metadata") or {}).get("ownerReferences") or []
-        if not any(r.get("controller") and r.get("uid") == meta["uid"] for r in refs):
+        if controller_uid(rs) != meta["uid"]:
             continue
+        uids.add(rs["metadata"]["uid"])
         try:
             revision = int(((rs.get("metadata") or {}).get("annotations") or {}).get(REVISION_ANNOTATION, "0"))
         except ValueError:
             revision = 0
         if revision > newest_revision:
             newest, newest_revision = rs, revision
-    return newest
+    return newest, uids
+
+
+def current_replica_set(kube, deployment):
+    """The Deployment's newest ReplicaSet (highest revision it owns), or None before the first."""
+    return replica_sets(kube, deployment)[0]
 
 
 def owner_scope(kube, namespace, owner):
@@ -90,19 +158,31 @@ def owner_scope(kube, namespace, owner):
     if obj is None:
         check_namespaces(kube, [namespace])
         raise TriageError('%s "%s" not found in namespace "%s"' % (kind, name, namespace))
-    expected = (obj.get("spec") or {}).get("replicas") if kind in ("Deployment", "ReplicaSet", "StatefulSet") else None
+    expected = None
+    if kind in ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"):
+        replicas = (obj.get("spec") or {}).get("replicas")
+        expected = 1 if replicas is None else replicas  # the API's default
+    pending, updating = generation_pending(kind, obj), update_pending(kind, obj)
     if kind == "Deployment":
-        rs = current_replica_set(kube, obj)
+        watch_selector = selector_string((obj.get("spec") or {}).get("selector") or {})
+        rs, family = replica_sets(kube, obj)
         if rs is None:
             # "has no key and has the key": a valid selector that matches no pod.
-            return Scope(namespace, label_selector="!pod-template-hash,pod-template-hash",
-                         description="Deployment %s (no ReplicaSet yet)" % name, expected=expected)
-        obj, kind = rs, "ReplicaSet"
-        name = rs["metadata"]["name"]
+            scope = Scope(namespace, label_selector="!pod-template-hash,pod-template-hash",
+                          description="Deployment %s (no ReplicaSet yet)" % name, expected=expected)
+        else:
+            rs_selector = selector_string((rs.get("spec") or {}).get("selector") or {})
+            scope = Scope(namespace, label_selector=rs_selector, owner_uid=rs["metadata"]["uid"],
+                          description="Deployment %s/%s, ReplicaSet %s" % (namespace, name, rs["metadata"]["name"]),
+                          expected=expected)
+        scope.watch_selector, scope.family, scope.pending = watch_selector or None, family, pending
+        return scope
     plain = kind == "ReplicationController"
     selector = selector_string((obj.get("spec") or {}).get("selector") or {}, plain_map=plain)
-    return Scope(namespace, label_selector=selector, owner_uid=obj["metadata"]["uid"],
-                 description="%s %s/%s" % (kind, namespace, name), expected=expected)
+    scope = Scope(namespace, label_selector=selector, owner_uid=obj["metadata"]["uid"],
+                  description="%s %s/%s" % (kind, namespace, name), expected=expected)
+    scope.pending, scope.updating = pending, updating
+    return scope
 
 
 def resolve_scopes(kube, params):
@@ -116,6 +196,8 @@ def resolve_scopes(kube, params):
         scope = owner_scope(kube, namespace, params["owner"])
         if labels:
             scope.label_selector = ",".join(s for s in (scope.label_selector, labels) if s)
+            if scope.watch_selector:
+                scope.watch_selector = ",".join((scope.watch_selector, labels))
         scope.field_selector = fields
         return [scope]
     if name:
@@ -123,7 +205,9 @@ def resolve_scopes(kube, params):
             raise TriageError("name needs namespace: give the namespace of pod %s" % name)
         field = ",".join(s for s in ("metadata.name=%s" % name, fields) if s)
         check_namespaces(kube, [namespace])
-        return [Scope(namespace, labels, field, description="pod %s/%s" % (namespace, name))]
+        scope = Scope(namespace, labels, field, description="pod %s/%s" % (namespace, name))
+        scope.event_selector = "involvedObject.name=%s" % name
+        return [scope]
     if namespace or namespaces:
         wanted = sorted(set(([namespace] if namespace else []) + list(namespaces)))
         check_namespaces(kube, wanted)
@@ -140,6 +224,7 @@ def list_pods(kube, scope, page_size):
 
 
 def list_pod_events(kube, scope, page_size):
-    """The Warning events about pods in the scope's namespace (or everywhere): one LIST."""
-    return kube.list("Event", scope.namespace, field_selector="involvedObject.kind=Pod,type=Warning",
-                     page_size=page_size)
+    """The Warning events about pods in the scope's namespace (or everywhere; about one pod for
+    a name scope): one paginated LIST."""
+    selector = ",".join(s for s in ("involvedObject.kind=Pod,type=Warning", scope.event_selector) if s)
+    return kube.list("Event", scope.namespace, field_selector=selector, page_size=page_size)

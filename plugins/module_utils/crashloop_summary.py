@@ -98,6 +98,7 @@ def rollout_verdict(pods, settle_seconds, now, ready_since=None, expected=None):
     - failing: some pod's class is in FAIL_FAST_CLASSES (crash_loop, oom_killed, image_pull,
       config_error, init_failure, unschedulable): fail fast, do not wait out the timeout;
     - stable: at least one pod (and at least `expected` when given), every one Ready and settled;
+      or `expected` is 0 and no pod is left (a workload scaled to zero);
     - progressing: anything else.
     Returns {verdict, failing: [pods], waiting: ["ns/name: why"], ready_since: new tracking,
     settle_remaining: seconds until the last Ready pod settles (0 when stable, None while some
@@ -135,6 +136,8 @@ def rollout_verdict(pods, settle_seconds, now, ready_since=None, expected=None):
     if failing:
         verdict = "failing"
         message = "%d pod(s) failing: %s" % (len(failing), "; ".join(describe(pod) for pod in failing))
+    elif expected == 0 and not active:
+        verdict, message = "stable", "the owner wants no pods (replicas: 0) and none is left"
     elif active and not waiting and (expected is None or ready >= expected):
         verdict, message = "stable", "%d pod(s) Ready and settled for %ds" % (ready, settle_seconds)
     else:

@@ -17,12 +17,21 @@ description:
     V(init_failure), V(unschedulable), V(probe_failure), V(evicted), V(error), V(not_ready),
     V(starting), V(completed) or V(healthy) - with a one-line explanation and the next step to take.
   - Pods come from one paginated LIST per scope (O(namespace), each of O(namespaces), or all
-    namespaces), Warning events from one LIST per scope. No pod is ever fetched one by one.
+    namespaces), Warning events from one LIST per scope. No pod is ever fetched one by one, and
+    memory holds one page of pods at a time (plus the results; see O(only_unhealthy)).
+  - Input is checked before anything is listed, selector syntax included; a field the API server
+    does not support for pods is reported with its own message.
   - With O(wait_for=stable) it is the step before canary traffic. It watches the pods of O(owner)
-    (for a Deployment, the pods of its newest ReplicaSet, followed when a new rollout replaces it)
-    and returns as soon as every pod is Ready with no new restart for O(settle). It fails as soon as
-    a pod is diagnosed V(crash_loop), V(oom_killed), V(image_pull), V(config_error), V(init_failure)
-    or V(unschedulable), without waiting out O(wait_timeout).
+    (for a Deployment, the pods of its newest ReplicaSet) and returns as soon as every pod is
+    Ready with no new restart for O(settle). It fails as soon as a pod is diagnosed V(crash_loop),
+    V(oom_killed), V(image_pull), V(config_error), V(init_failure) or V(unschedulable), without
+    waiting out O(wait_timeout).
+  - A wait follows a rollout that replaces the pods while it runs - the pods of a new ReplicaSet
+    end the current watch at once - and a verdict counts only if the owner still wants the same
+    pods when it is reached and its controller has acted on its latest spec (for a StatefulSet or
+    DaemonSet, a rolling update must also be finished before the pods count as stable). An owner
+    scaled to zero is stable once no pod is left. On a timeout the message names the pods that
+    never got Ready, diagnosed with their events.
   - This module never changes anything.
 author:
   - triage.k8s developers (@triage-k8s)
@@ -78,7 +87,9 @@ options:
     type: str
     default: 2m
   only_unhealthy:
-    description: Leave V(healthy), V(starting) and V(completed) pods out of RV(pods) (the summary still counts them).
+    description:
+      - Leave V(healthy), V(starting) and V(completed) pods out of RV(pods) (the summary still counts them).
+      - They are dropped as they are listed, so on a large fleet the module holds only the unhealthy pods.
     type: bool
     default: false
   page_size:
@@ -94,15 +105,19 @@ options:
     type: int
     default: 300
   settle:
-    description: How long every selected pod must stay Ready with no new restart to be stable, such as V(30s).
+    description:
+      - How long every selected pod must stay Ready with no new restart to be stable, such as V(30s).
+      - Counted from each pod's Ready condition transition; a new restart starts it again.
     type: str
     default: 30s
   query:
     description: A JMESPath expression applied to the result; its value is returned as RV(query_result).
     type: str
 notes:
-  - RBAC needed - list and watch on pods and events; get on namespaces, on the owner kind and list on replicasets
-    (for a Deployment owner).
+  - RBAC needed - list and watch on pods, list on events; get on namespaces (O(namespace), O(namespaces), O(name)) and
+    on the owner kind; list on replicasets for a Deployment owner.
+  - Containers restarted fewer than O(restart_threshold) times and running right now are not a crash loop; one
+    waiting in C(CrashLoopBackOff) always is.
 requirements:
   - jmespath (for O(query))
 seealso:
@@ -132,7 +147,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 pods:
-  description: One entry per pod with its class, explanation, next step and every container's diagnosis.
+  description:
+    - One entry per pod with its class, explanation, next step and every container's diagnosis.
+    - With O(wait_for), the pods the verdict was reached on, as the wait saw them.
   returned: always
   type: list
   elements: dict

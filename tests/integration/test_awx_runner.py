@@ -295,8 +295,10 @@ def test_quarantine_and_release_jobs(core, api, namespace, identities, tmp_path,
     victim = serving_deployment(core, api, namespace, replicas=2)[0]
     identity = identities("quarantine", namespace)
     reason = "OOM at 03:00, heap dump {{ pending }}"  # a survey answer is never templated
-    # An inventory host named after the cluster names it in the artifacts (docs/awx.md).
+    # The artifacts name the cluster: the context the credential sets, or, with the bearer-token
+    # credential, the API server's host name.
     host = "prod-eu" if style == "kubeconfig" else "localhost"
+    cluster = "awx-cluster" if style == "kubeconfig" else "127.0.0.1"
 
     job = AwxJob(tmp_path, api, identity, style, "quarantine", {
         "pod": victim, "namespace": namespace, "reason": reason, "ttl": "2h", "network_isolation": "true"},
@@ -313,7 +315,7 @@ def test_quarantine_and_release_jobs(core, api, namespace, identities, tmp_path,
     assert victim not in endpoint_slice_pods(client.DiscoveryV1Api(api), namespace, "web")
     # What AWX shows as the job's artifacts and hands to the next workflow node.
     (reported,) = job.artifacts["triage_quarantined_pods"]
-    assert reported == {"cluster": host, "namespace": namespace, "pod": victim,
+    assert reported == {"cluster": cluster, "namespace": namespace, "pod": victim,
                         "expires_at": annotations["triage.k8s/expires-at"]}
     bundles = job.artifacts["triage_evidence_bundles"]
     assert [b["stage"] for b in bundles] == ["before relabelling", "after relabelling"], bundles
@@ -344,7 +346,8 @@ def test_crashloop_scan_job(core, api, namespace, identities, tmp_path, style):
 
     job.assert_successful()
     reports = job.artifacts["triage_crashloop_reports"]
-    assert sorted(reports) == [os.path.join(reports_dir, "crashloop-localhost.%s" % ext) for ext in ("json", "md")]
+    cluster = "awx-cluster" if style == "kubeconfig" else "127.0.0.1"  # the credential's context, or the server
+    assert sorted(reports) == [os.path.join(reports_dir, "crashloop-%s.%s" % (cluster, ext)) for ext in ("json", "md")]
     with open(reports[0]) as f:
         report = json.load(f)
     assert [(p["name"], p["class"]) for p in report["unhealthy_pods"]] == [(sick, "crash_loop")]

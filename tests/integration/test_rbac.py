@@ -92,7 +92,7 @@ def test_scan_role_runs_crashloop_scan_and_rollout_gate(core, api, namespace, id
 
     job.passes("crashloop_scan", namespaces=namespace, report_dir=str(tmp_path / "reports"),
                crashloop_scan_restart_threshold=1)
-    with open(str(tmp_path / "reports" / "crashloop-localhost.json")) as f:
+    with open(str(tmp_path / "reports" / "crashloop-127.0.0.1.json")) as f:
         assert [p["name"] for p in json.load(f)["unhealthy_pods"]] == [sick]
 
     out = job.passes("rollout_gate", deployment="steady", namespace=namespace, settle="2s", wait_timeout=120)

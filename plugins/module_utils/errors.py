@@ -126,6 +126,10 @@ _FORBIDDEN_RE = re.compile(
 _USER_RE = re.compile(r'[Uu]ser "([^"]*)"')
 
 
+_HANDSHAKE_RE = re.compile(r"[Hh]andshake status (\d{3})")
+_STATUS_MESSAGE_RE = re.compile(r'"message":"((?:[^"\\]|\\.)*)"')
+
+
 def _forbidden(status, verb, resource, namespace):
     server_msg = scrub(status.get("message", ""))
     match = _FORBIDDEN_RE.search(server_msg)
@@ -188,6 +192,28 @@ def translate_api_exception(exc, verb, resource, namespace=None, name=None, targ
         text = scrub(getattr(exc, "reason", "") or "")
         if "SSL" in text or "CERTIFICATE" in text.upper():
             return _tls_error(text, target, details)
+        handshake = _HANDSHAKE_RE.search(text)
+        if handshake and handshake.group(1) in ("401", "403", "404"):
+            # A refused websocket (exec, attach): the client only reports the handshake, whose
+            # text includes response headers; answer as for the same status on a plain request.
+            code = int(handshake.group(1))
+            said = _STATUS_MESSAGE_RE.search(text)
+            server_msg = said.group(1).replace('\\"', '"') if said else ""
+            details.update(status=code, api_message=server_msg)
+            if code == 403:
+                details["error_type"] = "forbidden"
+                return TriageError(
+                    'Forbidden: cannot %s %s%s%s: the API server refused the connection; grant the "create" '
+                    'and "get" verbs on "%s" to this identity%s' % (
+                        verb or "open", resource or "this stream", _where(namespace), _on(target), resource or "pods/exec",
+                        ". API server said: %s" % server_msg if server_msg else ""),
+                    details)
+            if code == 401:
+                details["error_type"] = "unauthorized"
+                return TriageError("Unauthorized: the API server%s rejected the credentials for %s %s"
+                                   % (_on(target), verb or "this", resource or "request"), details)
+            details["error_type"] = "not_found"
+            return TriageError("%s not found%s" % (_object(resource, name, namespace), _on(target)), details)
         details.update(error_type="client")
         return TriageError("request to the API server%s failed before a response: %s"
                            % (_on(target), text.splitlines()[-1] if text else "no detail"), details)

@@ -206,7 +206,7 @@ options:
     default: 60
 notes:
   - RBAC needed - get on pods and pods/log; list on events, services and endpointslices; get on the owner kinds
-    and on nodes (node summary); get on pods and nodes in metrics.k8s.io (metrics); create on pods/exec (exec,
+    and on nodes (node summary); get on pods and nodes in metrics.k8s.io (metrics); get and create on pods/exec (exec,
     copy_from); create on nodes/proxy (checkpoint); patch on pods (annotation); create on selfsubjectreviews (optional).
   - Secrets are never read. Copied files and checkpoints are not redacted.
   - Statuses in the manifest - V(ok); V(partial) some parts failed; V(failed); V(skipped) nothing to collect (for

@@ -160,7 +160,7 @@ options:
 notes:
   - After O(state=released) the owner may adopt the pod again and then delete a surplus pod, which
     may be this one or another.
-  - RBAC needed - get, list and patch on pods; list and watch on pods and endpointslices (for O(wait));
+  - RBAC needed - get, list and patch on pods; get on namespaces; list and watch on pods and endpointslices (for O(wait));
     list on services; get on the owner kind; create, get, patch and delete on networkpolicies (for
     O(network_isolation) and release); create on selfsubjectreviews (optional, for O(quarantined_by)).
   - A quarantined pod that crashes keeps crashing (and restarting) in place; it is only out of traffic and

@@ -274,3 +274,15 @@ def test_run_module_reports_unexpected_errors(capsys):
         raise KeyError("spec")
     result = run(fn, capsys)
     assert result["msg"] == "unexpected KeyError while trying to access objects on https://h:6443: 'spec'"
+
+
+def test_refused_exec_websocket_names_verb_and_resource():
+    # kubernetes.stream reports a refused websocket as status 0 with the handshake text, headers included.
+    exc = ApiException(status=0, reason="Handshake status 403 Forbidden -+-+- {'audit-id': 'x', 'content-type': "
+                                        "'application/json'} -+-+- b'{\"kind\":\"Status\",\"message\":\"pods \\\"web-1\\\" is forbidden\"}'")
+    err = translate_exception(exc, "create", "pods/exec", namespace="shop", name="web-1")
+    assert err.details["status"] == 403 and err.details["error_type"] == "forbidden"
+    assert 'cannot create pods/exec in namespace "shop"' in err.msg
+    assert 'grant the "create" and "get" verbs on "pods/exec"' in err.msg
+    assert "audit-id" not in err.msg
+    assert err.msg.endswith('API server said: pods "web-1" is forbidden')

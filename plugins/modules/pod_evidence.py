@@ -38,18 +38,13 @@ author:
   - triage.k8s developers (@triage-k8s)
 extends_documentation_fragment:
   - triage.k8s.k8s_auth
+  - triage.k8s.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Reads the pod and reports what would be collected (items, log streams, commands, bundle path); writes nothing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: kubernetes
 options:
   name:
     description: Name of the pod.

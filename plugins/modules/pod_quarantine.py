@@ -39,19 +39,14 @@ author:
   - triage.k8s developers (@triage-k8s)
 extends_documentation_fragment:
   - triage.k8s.k8s_auth
+  - triage.k8s.attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Returns the full plan (label changes, Services, owner, guards) without writing.
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
     details: Shows the pod's labels and annotations before and after.
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: kubernetes
 options:
   name:
     description: Name of the pod.

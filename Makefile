@@ -77,5 +77,11 @@ test: venv
 demo: venv
 	hack/demo.sh
 
+# Benchmarks (never timed tests): each starts its own local cluster and prints its figures.
+bench: venv
+	$(BIN)/python bench/crashloop_bench.py
+	$(BIN)/python bench/cleanup_bench.py
+	$(BIN)/python bench/evidence_bench.py
+
 clean:
 	rm -rf .build .pytest_cache tests/output

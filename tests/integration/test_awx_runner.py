@@ -347,7 +347,8 @@ def test_crashloop_scan_job(core, api, namespace, identities, tmp_path, style):
     job.assert_successful()
     reports = job.artifacts["triage_crashloop_reports"]
     cluster = "awx-cluster" if style == "kubeconfig" else "127.0.0.1"  # the credential's context, or the server
-    assert sorted(reports) == [os.path.join(reports_dir, "crashloop-%s.%s" % (cluster, ext)) for ext in ("json", "md")]
+    assert sorted(reports) == sorted(os.path.join(reports_dir, "crashloop-%s.%s" % (name, ext))
+                                     for name in (cluster, "fleet") for ext in ("json", "md"))
     with open(reports[0]) as f:
         report = json.load(f)
     assert [(p["name"], p["class"]) for p in report["unhealthy_pods"]] == [(sick, "crash_loop")]

@@ -132,7 +132,8 @@ def test_a_playbook_runs_on_every_cluster_of_the_inventory(ansible, clusters, in
     assert proc.returncode == 0, out
     contexts = clusters["contexts"]
     assert sorted(os.listdir(reports)) == sorted(
-        "crashloop-%s.%s" % (c, ext) for c in contexts for ext in ("json", "md"))
+        ["crashloop-%s.%s" % (c, ext) for c in contexts for ext in ("json", "md")]
+        + ["crashloop-fleet.json", "crashloop-fleet.md"])
     for context in contexts:
         report = _report(reports, context)
         assert report["cluster"] == context
@@ -149,5 +150,6 @@ def test_limit_targets_one_cluster(ansible, clusters, inventory_file, pod_per_cl
                             extra_vars={"target": "k8s_clusters", "namespaces": pod_per_cluster,
                                         "report_dir": reports}, args=["-l", one])
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert sorted(os.listdir(reports)) == ["crashloop-%s.json" % one, "crashloop-%s.md" % one]
+    assert sorted(os.listdir(reports)) == sorted(["crashloop-%s.json" % one, "crashloop-%s.md" % one,
+                                                  "crashloop-fleet.json", "crashloop-fleet.md"])
     assert [p["name"] for p in _report(reports, one)["unhealthy_pods"]] == ["only-in-%s" % one]

@@ -74,6 +74,8 @@ def _quarantine(module, kube):
     if not changed:
         return _already_quarantined(module, kube, proposal["pod"])
     pod = proposal["pod"]
+    for warning in proposal["plan"].get("warnings") or []:
+        module.warn(warning)  # e.g. the owner's selector did not match the pod even before
     result = report.quarantine_result(written or pod, proposal["plan"]["changes"], proposal["services"], proposal["ref"],
                                       proposal["releases_owner"], params["scope"], params.get("context"),
                                       policy_name=proposal["policy_name"])

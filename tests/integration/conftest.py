@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(REPO, "hack", "cluster"))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import localcluster  # noqa: E402  (hack/cluster is not a package)
+from k8s_helpers import JobIdentity  # noqa: E402
 
 CLUSTER_NAMES = list(localcluster.DEFAULT_NAMES)
 
@@ -183,6 +184,21 @@ def kubectl(kubectl_bin, kubeconfig, context):
             raise AssertionError("kubectl %s failed: %s" % (" ".join(args), proc.stderr))
         return proc
     return run
+
+
+@pytest.fixture
+def identities(api):
+    """identities(job, namespace, without=...) -> a ServiceAccount bound to docs/rbac/<job>.yaml
+    (minus the verbs left out), with a token; every one made is deleted after the test."""
+    made = []
+
+    def make(job, namespace, **kwargs):
+        identity = JobIdentity(api, job, namespace, **kwargs)
+        made.append(identity)
+        return identity
+    yield make
+    for identity in made:
+        identity.delete()
 
 
 @pytest.fixture

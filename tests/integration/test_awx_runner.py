@@ -32,7 +32,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from kubernetes import client
 
 from k8s_helpers import (
-    JobIdentity, bearer_token_env, contract_pod_body, contract_policy_body, crash_looping_pod, create,
+    bearer_token_env, contract_pod_body, contract_policy_body, crash_looping_pod, create,
     deployment_body, endpoint_slice_pods, names_in, quarantine, serve_logs, serving_deployment, token_kubeconfig,
     wait_list,
 )
@@ -239,17 +239,6 @@ class AwxJob:
         assert sorted(leaks) == expected, leaks
 
 
-@pytest.fixture
-def identities(api):
-    made = []
-
-    def make(job, namespace, **kwargs):
-        identity = JobIdentity(api, job, namespace, **kwargs)
-        made.append(identity)
-        return identity
-    yield make
-    for identity in made:
-        identity.delete()
 
 
 # ---------------------------------------------------------------- the example files themselves

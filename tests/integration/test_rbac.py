@@ -15,24 +15,13 @@ import pytest
 from kubernetes import client
 
 from k8s_helpers import (
-    RBAC_DIR, JobIdentity, bearer_token_env, contract_pod_body, contract_policy_body, crash_looping_pod, create,
+    RBAC_DIR, bearer_token_env, contract_pod_body, contract_policy_body, crash_looping_pod, create,
     deployment_body, names_in, pod_ready, serve_exec, serve_logs, serving_deployment, wait_list, wait_pod,
 )
 
 QUARANTINED = "triage.k8s/quarantined"
 
 
-@pytest.fixture
-def identities(api):
-    made = []
-
-    def make(job, namespace, **kwargs):
-        identity = JobIdentity(api, job, namespace, **kwargs)
-        made.append(identity)
-        return identity
-    yield make
-    for identity in made:
-        identity.delete()
 
 
 class Job:

@@ -239,8 +239,6 @@ class AwxJob:
         assert sorted(leaks) == expected, leaks
 
 
-
-
 # ---------------------------------------------------------------- the example files themselves
 
 def test_project_has_a_one_line_playbook_for_every_collection_playbook():

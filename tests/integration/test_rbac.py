@@ -22,8 +22,6 @@ from k8s_helpers import (
 QUARANTINED = "triage.k8s/quarantined"
 
 
-
-
 class Job:
     """Runs triage.k8s playbooks as one identity, with only the bearer token variables."""
 

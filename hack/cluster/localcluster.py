@@ -33,6 +33,11 @@ DEFAULT_NAMES = ("triage-a", "triage-b")
 NODES_PER_CLUSTER = 2
 # The kinds a test may create as objects at run time (per-pod logs and exec behaviour).
 RUNTIME_CRDS = ("Logs", "ClusterLogs", "Exec", "ClusterExec")
+# Per-cluster differences from the options of _config_file. API Priority and Fairness stays on
+# in the fault cluster: the throttling tests need real 429s from it (disableQPSLimits turns it off).
+CLUSTER_OPTIONS = {
+    "triage-fault": {"disableQPSLimits": False},
+}
 
 
 class ClusterError(Exception):
@@ -146,7 +151,7 @@ def _ready_for_workloads(name):
         return False
 
 
-def _config_file(bindir):
+def _config_file(bindir, name):
     """The kwokctl configuration: local binaries, loopback only, our stages, runtime CRDs."""
     stages = os.path.join(HERE, "stages")
     options = {
@@ -164,8 +169,10 @@ def _config_file(bindir):
     }
     if os.path.exists(os.path.join(bindir, "kubectl")):
         options["kubectlBinary"] = os.path.join(bindir, "kubectl")
+    options.update(CLUSTER_OPTIONS.get(name, {}))
     doc = {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options}
-    path = os.path.join(state_dir(), "kwokctl.yaml")
+    # One file per cluster: two test sessions may create different clusters at the same time.
+    path = os.path.join(state_dir(), "kwokctl-%s.yaml" % name)
     os.makedirs(state_dir(), exist_ok=True)
     with open(path, "w") as f:
         json.dump(doc, f)  # JSON is YAML
@@ -226,7 +233,7 @@ def delete(name, bindir=None):
 
 
 def create(name, bindir):
-    configs = _config_file(bindir)
+    configs = _config_file(bindir, name)
     args = ["create", "cluster", "--name", name, "--wait", "120s", "--quiet-pull"]
     for c in configs:
         args += ["--config", c]

@@ -206,3 +206,47 @@ def workdir(tmp_path):
     """A directory for files the simulated kubelet serves (log files for KWOK Logs objects)."""
     d = tempfile.mkdtemp(prefix="kwok-files-", dir=str(tmp_path))
     return d
+
+
+# -- faults: the cluster triage-fault whose API server tests kill (tests/integration/faults.py) --
+
+@pytest.fixture(scope="session")
+def fault_cluster():
+    """The FaultCluster triage-fault, shared with other test sessions running at the same time."""
+    import faults
+    cluster = faults.FaultCluster.acquire(api_client_for)
+    try:
+        yield cluster
+    finally:
+        cluster.release()
+
+
+@pytest.fixture
+def fault(fault_cluster):
+    """fault_cluster held by this test alone, its API server up at the start and at the end."""
+    with fault_cluster.exclusive():
+        fault_cluster.ensure_up()
+        try:
+            yield fault_cluster
+        finally:
+            fault_cluster.ensure_up()
+
+
+@pytest.fixture
+def fault_ansible(fault, tmp_path):
+    return AnsibleRunner(fault.kubeconfig, fault.context, str(tmp_path))
+
+
+@pytest.fixture
+def fault_namespace(fault, request):
+    """A fresh namespace on the fault cluster, deleted afterwards."""
+    core = client.CoreV1Api(fault.api)
+    name = "f-%s-%s" % (request.node.name[:30].lower().replace("_", "-").strip("-"), uuid.uuid4().hex[:5])
+    name = "".join(ch for ch in name if ch.isalnum() or ch == "-")[:63].strip("-")
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    yield name
+    fault.ensure_up()  # a failed test may have left the API server down
+    try:
+        core.delete_namespace(name, grace_period_seconds=0, propagation_policy="Background")
+    except client.ApiException:
+        pass

@@ -16,7 +16,20 @@ __metaclass__ = type
 import json
 import time
 
+try:
+    from urllib.parse import quote
+except ImportError:  # Python 2 is not supported; this keeps the import sanity test quiet
+    from urllib import quote
+
+try:
+    from kubernetes.client.exceptions import ApiException
+except ImportError:  # reported by client.require_kubernetes()
+    ApiException = None
+
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError, translate_exception
+from ansible_collections.triage.k8s.plugins.module_utils import kube_faults
+from ansible_collections.triage.k8s.plugins.module_utils.names import name_problem
+from ansible_collections.triage.k8s.plugins.module_utils.retry import RetryPolicy
 
 # Kinds whose selectors and pods triage.k8s understands: kind -> (API path prefix, plural).
 KINDS = {
@@ -57,35 +70,75 @@ def raw_request(api_client, method, path, query=None, headers=None, body=None, t
                                _return_http_data_only=True, _request_timeout=timeout)
 
 
+def _segment(kind, value):
+    """A name checked for its kind, then quoted, so that it is one path segment whatever it was."""
+    problem = name_problem(kind, value)
+    if problem:
+        raise TriageError(problem, {"error_type": "invalid_input"})
+    return quote(value, safe="")
+
+
 def resource_path(kind, namespace=None, name=None, subresource=None):
+    """The API path of a kind, a namespace's collection or one object (and its subresource).
+
+    The only place paths are built from user input: names and namespaces are validated here."""
     prefix, plural = KINDS[kind]
     parts = [prefix]
     if namespace and kind not in CLUSTER_SCOPED:
-        parts += ["namespaces", namespace]
+        parts += ["namespaces", _segment("Namespace", namespace)]
     parts.append(plural)
     if name:
-        parts.append(name)
+        parts.append(_segment(kind, name))
     if subresource:
         parts.append(subresource)
     return "/".join(parts)
 
 
-class Kube(object):
-    """One cluster. `api_client` comes from client.build_api_client; `target` describes it."""
+def _status_error(status):
+    """An ApiException carrying a Status the server sent inside a stream (a watch ERROR event)."""
+    if ApiException is None:
+        return TriageError("watch failed: %s" % (status.get("message") or status.get("reason") or "no detail"))
+    exc = ApiException(status=status.get("code") or 500, reason=status.get("reason") or "")
+    exc.body = json.dumps(status)
+    return exc
 
-    def __init__(self, api_client, target=None):
+
+class Kube(object):
+    """One cluster. `api_client` comes from client.build_api_client; `target` describes it.
+
+    Every call goes through request(), which retries what is safe to send again (retry.RetryPolicy)
+    while the HTTP status is still visible, and only then translates the failure for the user."""
+
+    def __init__(self, api_client, target=None, retry=None):
         self.api_client = api_client
         self.target = target
+        self.retry = retry or RetryPolicy()
 
     # -- transport -------------------------------------------------------------------------
     def request(self, method, path, verb, resource, namespace=None, name=None, query=None, body=None,
-                content_type="application/json", timeout=60):
-        """Call the API and return the decoded JSON; any failure becomes a TriageError."""
+                content_type="application/json", timeout=60, idempotent=None):
+        """Call the API and return the decoded JSON; any failure becomes a TriageError.
+
+        idempotent: whether sending the request again after an unknown outcome is harmless. By
+        default reads, merge patches and preconditioned deletes are; creates and bare deletes are
+        retried only when the server says it did not process them (429)."""
         headers = {"Accept": "application/json", "Content-Type": content_type}
+        if idempotent is None:
+            idempotent = method in ("GET", "HEAD", "PATCH") or (
+                method == "DELETE" and bool((body or {}).get("preconditions")))
+
+        def once():
+            response = raw_request(self.api_client, method, path, query, headers, body, timeout)
+            data = response.data
+            kube_faults.after_response(method, resource)
+            return data
+
         try:
-            data = raw_request(self.api_client, method, path, query, headers, body, timeout).data
+            data = self.retry.call(once, idempotent)
         except Exception as exc:  # translated below: never a traceback for the user
-            raise translate_exception(exc, verb, resource, namespace=namespace, name=name, target=self.target)
+            error = translate_exception(exc, verb, resource, namespace=namespace, name=name, target=self.target)
+            error.details["api_attempts"] = getattr(exc, "triage_attempts", 1)
+            raise error
         return json.loads(data) if data else {}
 
     def get(self, kind, name, namespace=None):
@@ -114,15 +167,23 @@ class Kube(object):
                 return
             query["continue"] = token
 
-    def list_with_version(self, kind, namespace=None, label_selector=None, field_selector=None):
-        """All items plus the list's resourceVersion, to start a watch from."""
-        query = {}
+    def list_with_version(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=500):
+        """All items plus the list's resourceVersion, to start a watch from. Paginated: every page
+        of one LIST comes from the same snapshot and carries its resourceVersion."""
+        query = {"limit": page_size}
         if label_selector:
             query["labelSelector"] = label_selector
         if field_selector:
             query["fieldSelector"] = field_selector
-        page = self.request("GET", resource_path(kind, namespace), "list", KINDS[kind][1], namespace, query=query)
-        return page.get("items") or [], (page.get("metadata") or {}).get("resourceVersion")
+        items, version = [], None
+        while True:
+            page = self.request("GET", resource_path(kind, namespace), "list", KINDS[kind][1], namespace, query=query)
+            items.extend(page.get("items") or [])
+            meta = page.get("metadata") or {}
+            version = version or meta.get("resourceVersion")
+            if not meta.get("continue"):
+                return items, version
+            query["continue"] = meta["continue"]
 
     def patch(self, kind, name, namespace, body):
         return self.request("PATCH", resource_path(kind, namespace, name), "patch", KINDS[kind][1], namespace, name,
@@ -133,6 +194,8 @@ class Kube(object):
         return self.request("POST", resource_path(kind, namespace), "create", KINDS[kind][1], namespace, name, body=body)
 
     def delete(self, kind, name, namespace=None, preconditions=None, grace_period=None):
+        """DELETE one object. Give preconditions ({"uid": ...}, {"resourceVersion": ...}) to delete only
+        the object that was read: a 409 then means it is not that object any more."""
         body = {"kind": "DeleteOptions", "apiVersion": "v1"}
         if preconditions:
             body["preconditions"] = preconditions
@@ -181,11 +244,13 @@ class Kube(object):
             query["labelSelector"] = label_selector
         if field_selector:
             query["fieldSelector"] = field_selector
+        resets = 0
         while time.monotonic() < deadline:
             query["timeoutSeconds"] = max(1, int(deadline - time.monotonic()))
             try:
-                response = raw_request(self.api_client, "GET", resource_path(kind, namespace), query,
-                                       {"Accept": "application/json"}, timeout=query["timeoutSeconds"] + 10)
+                response = self.retry.call(
+                    raw_request, True, self.api_client, "GET", resource_path(kind, namespace), query,
+                    {"Accept": "application/json"}, timeout=query["timeoutSeconds"] + 10)
             except Exception as exc:  # translated: never a traceback
                 raise translate_exception(exc, "watch", KINDS[kind][1], namespace=namespace, target=self.target)
             try:
@@ -193,7 +258,10 @@ class Kube(object):
                     kind_of_event = event.get("type")
                     obj = event.get("object") or {}
                     if kind_of_event == "ERROR":
-                        return (obj.get("code") == 410), None
+                        if obj.get("code") == 410:
+                            return True, None  # expired: the caller lists again
+                        raise translate_exception(_status_error(obj), "watch", KINDS[kind][1], namespace=namespace,
+                                                  target=self.target)
                     if kind_of_event == "BOOKMARK":
                         query["resourceVersion"] = obj["metadata"]["resourceVersion"]
                         continue
@@ -207,6 +275,13 @@ class Kube(object):
                         return False, value
                     if time.monotonic() >= deadline:
                         return False, None
+            except TriageError:
+                raise
+            except Exception as exc:  # the stream broke: resume from the last version seen, a few times
+                resets += 1
+                if resets > self.retry.attempts or not self.retry.transient(exc):
+                    raise translate_exception(exc, "watch", KINDS[kind][1], namespace=namespace, target=self.target)
+                time.sleep(self.retry.delay(resets - 1))
             finally:
                 response.release_conn()
         return False, None

@@ -1,12 +1,16 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Bounded, jittered exponential backoff for idempotent Kubernetes calls.
+"""Bounded, jittered exponential backoff for Kubernetes calls.
 
-retry_call() is for calls that are safe to send again unchanged: reads, deletes, and
-patches that do not depend on what was read before. A read-modify-write must handle 409
-itself by reading the object again and recomputing the change (resending a stale body
-only conflicts again); such callers pass ``retry_on=is_transient``, which leaves 409 out.
+RetryPolicy is what the API layer (kube.Kube.request) applies to every call, where the HTTP
+status is still visible: a 429 is retried for any verb (the server did not process it), and
+honours Retry-After up to a cap; 500/502/503/504 and connection resets are retried only for
+requests that are harmless to send twice (reads, merge patches, preconditioned deletes). A 409
+is never retried here: a read-modify-write must read the object again and recompute its change.
+
+retry_call() is the same backoff for a caller's own function (``retry_on=is_transient`` leaves
+409 out).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,7 +31,7 @@ try:
 except ImportError:
     ProtocolError = None
 
-from ansible_collections.triage.k8s.plugins.module_utils.errors import api_status
+from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError, api_status
 
 RETRYABLE_STATUSES = frozenset([409, 429, 500, 502, 503, 504])
 
@@ -52,12 +56,19 @@ def is_retryable(exc):
         if exc.status == 409 and api_status(exc).get("reason") == "AlreadyExists":
             return False
         return exc.status in RETRYABLE_STATUSES
+    if isinstance(exc, TriageError):  # what the Kube layer raises: the status is in its details
+        status = exc.details.get("status")
+        if status == 409 and exc.details.get("reason") == "AlreadyExists":
+            return False
+        return status in RETRYABLE_STATUSES
     return _connection_reset(exc)
 
 
 def is_transient(exc):
     """is_retryable without 409, for read-modify-write callers that re-read on conflict."""
     if ApiException is not None and isinstance(exc, ApiException) and exc.status == 409:
+        return False
+    if isinstance(exc, TriageError) and exc.details.get("status") == 409:
         return False
     return is_retryable(exc)
 
@@ -118,3 +129,64 @@ def retry_call(fn, *args, attempts=5, base_delay=0.2, max_delay=5.0, retry_on=is
                 if asked is not None:
                     delay = min(max_delay, asked)
             sleep(delay)
+
+
+def _status_of(exc):
+    if ApiException is not None and isinstance(exc, ApiException):
+        return exc.status
+    if isinstance(exc, TriageError):
+        return exc.details.get("status")
+    return None
+
+
+class RetryPolicy(object):
+    """How the API layer retries: at most `attempts` calls, jittered backoff between them, and
+    never past `deadline` seconds from the first call (a 3 a.m. run must end, not hang)."""
+
+    def __init__(self, attempts=6, base_delay=0.2, max_delay=5.0, deadline=30.0, max_retry_after=10.0,
+                 sleep=time.sleep, clock=time.monotonic):
+        self.attempts = max(1, int(attempts))
+        self.base_delay = base_delay
+        self.max_delay = max_delay
+        self.deadline = deadline
+        self.max_retry_after = max_retry_after
+        self.sleep = sleep
+        self.clock = clock
+
+    @staticmethod
+    def transient(exc):
+        return is_transient(exc)
+
+    def delay(self, attempt):
+        return backoff_delay(attempt, self.base_delay, self.max_delay)
+
+    def retryable(self, exc, idempotent):
+        if _status_of(exc) == 429:
+            return True
+        return bool(idempotent) and is_transient(exc)
+
+    def wait_for(self, exc, attempt):
+        """Seconds to wait before the next attempt after exc."""
+        if _status_of(exc) == 429:
+            asked = retry_after_seconds(exc)
+            if asked is not None:
+                # Retry-After: 0 would make every throttled client come back at once.
+                return min(self.max_retry_after, max(asked, self.delay(attempt)))
+        return self.delay(attempt)
+
+    def call(self, fn, idempotent, *args, **kwargs):
+        """fn(*args, **kwargs), retried while retryable; the last error is raised unchanged."""
+        give_up_at = self.clock() + self.deadline
+        for attempt in range(self.attempts):
+            try:
+                return fn(*args, **kwargs)
+            except Exception as exc:
+                # How many requests were sent: a 404 on a retried DELETE may be this run's own delete.
+                exc.triage_attempts = attempt + 1
+                if attempt + 1 >= self.attempts or not self.retryable(exc, idempotent):
+                    raise
+                pause = self.wait_for(exc, attempt)
+                if self.clock() + pause > give_up_at:
+                    raise
+                self.sleep(pause)
+        raise AssertionError("not reached")  # pragma: no cover

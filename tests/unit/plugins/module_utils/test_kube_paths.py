@@ -186,3 +186,16 @@ def test_events_any_split(data, trailing_newline):
     chunks = [payload[start:end] for start, end in zip(bounds, bounds[1:])]
     assert b"".join(chunks) == payload
     assert list(_events(ByteStream(chunks))) == EVENTS
+
+
+def test_a_watch_error_event_becomes_the_error_it_reports():
+    # The Status object a watch sends as {"type": "ERROR"} (here: RBAC refused the watch verb).
+    from ansible_collections.triage.k8s.plugins.module_utils.errors import translate_exception
+    from ansible_collections.triage.k8s.plugins.module_utils.kube import _status_error
+
+    status = {"kind": "Status", "code": 403, "reason": "Forbidden",
+              "message": 'pods is forbidden: User "bob" cannot watch resource "pods" in API group "" '
+                         'in the namespace "shop"'}
+    error = translate_exception(_status_error(status), "watch", "pods", namespace="shop")
+    assert error.details["status"] == 403
+    assert 'grant the "watch" verb on "pods"' in error.msg and "timed out" not in error.msg

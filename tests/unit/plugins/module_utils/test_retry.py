@@ -14,6 +14,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3 import HTTPConnectionPool
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError
 
+from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils.retry import (
     backoff_delay,
     is_retryable,
@@ -145,3 +146,19 @@ def test_backoff_delay_is_bounded_and_never_zero(attempt, base, cap, rand):
     ceiling = min(cap, base * 2 ** attempt)
     assert ceiling / 2.0 - 1e-9 <= delay <= cap + 1e-9
     assert delay > 0
+
+
+@pytest.mark.parametrize("status, reason, retryable, transient", [
+    (409, "Conflict", True, False),
+    (409, "AlreadyExists", False, False),
+    (429, "TooManyRequests", True, True),
+    (503, "ServiceUnavailable", True, True),
+    (403, "Forbidden", False, False),
+    (404, "NotFound", False, False),
+    (None, "", False, False),  # a network error already phrased by the Kube layer
+])
+def test_errors_from_the_kube_layer_are_classified_by_their_status(status, reason, retryable, transient):
+    # Kube translates every ApiException into a TriageError carrying the status.
+    exc = TriageError("translated", {"status": status, "reason": reason})
+    assert is_retryable(exc) is retryable
+    assert is_transient(exc) is transient

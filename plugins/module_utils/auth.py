@@ -15,6 +15,8 @@ __metaclass__ = type
 
 import copy
 import os
+import re
+from urllib.parse import unquote, urlsplit
 
 from ansible.module_utils.basic import env_fallback
 from ansible.module_utils.parsing.convert_bool import boolean
@@ -148,3 +150,107 @@ def resolve_auth_params(params, environ=None):
             value = _coerce(name, value)
         resolved[name] = value
     return resolved
+
+
+# -- credentials inside option values ----------------------------------------------------------
+# A kubeconfig given as a dict, or a proxy URL with a password, carries secrets in an option that
+# cannot be no_log as a whole (a kubeconfig path must stay visible). connection_secrets() finds
+# them so that a module adds them to no_log_values and Ansible masks them in its invocation and
+# everywhere else in its output.
+
+# A key naming a credential, in users[].user, auth-provider config, exec env names and flags.
+_SECRET_KEY = re.compile(r"(?i)(token|secret|passw|pwd|key|credential|cookie|session|auth|private|signature)")
+# Keys that match above but hold a file path or a reference, never the secret itself.
+_NOT_SECRET_KEY = re.compile(r"(?i)(^client-key$|^client-certificate$|file$|path$|^token-key$|^expiry-key$)")
+_URL_PASSWORD = re.compile(r"//[^/@:]*:([^/@]*)@")
+
+
+def _secret_key(key):
+    return bool(_SECRET_KEY.search(key)) and not _NOT_SECRET_KEY.search(key)
+
+
+def url_password(url):
+    """The password in a URL's userinfo (user:PASSWORD@host) as written and decoded, or []."""
+    if not isinstance(url, str) or "@" not in url:
+        return []
+    found = set()
+    try:
+        found.add(urlsplit(url).password)
+    except ValueError:
+        pass
+    # As written, too: urlsplit drops tabs and newlines and stops the host at "#" or "?".
+    written = _URL_PASSWORD.search(url)
+    if written:
+        found.add(written.group(1))
+    found.discard(None)
+    found.discard("")
+    return sorted(found | set(unquote(p) for p in found))
+
+
+def _scalar(value):
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return str(value)
+    return value if isinstance(value, str) and value else None
+
+
+def _exec_secrets(body, found):
+    for entry in body.get("env") or []:
+        if isinstance(entry, dict) and _secret_key(str(entry.get("name") or "")):
+            value = _scalar(entry.get("value"))
+            if value:
+                found.add(value)
+    args = [a for a in body.get("args") or [] if isinstance(a, str)]
+    for index, arg in enumerate(args):
+        flag, sep, value = arg.partition("=")
+        if not flag.startswith("-") or not _secret_key(flag.lstrip("-")):
+            continue
+        if sep and value:
+            found.add(value)
+        elif not sep and index + 1 < len(args) and not args[index + 1].startswith("-"):
+            found.add(args[index + 1])
+
+
+def _walk_user(node, found):
+    """Every value under a secret-looking key, at any depth of a users[].user entry."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "exec" and isinstance(value, dict):
+                _exec_secrets(value, found)
+            if isinstance(value, (dict, list)):
+                _walk_user(value, found)
+            elif _secret_key(str(key)):
+                value = _scalar(value)
+                if value:
+                    found.add(value)
+    elif isinstance(node, list):
+        for item in node:
+            _walk_user(item, found)
+
+
+def kubeconfig_secrets(config):
+    """Secrets of a kubeconfig dict: user credentials (token, password, client-key-data,
+    auth-provider and exec secrets) and passwords in cluster server and proxy-url URLs."""
+    found = set()
+    if not isinstance(config, dict):
+        return found
+    for entry in config.get("users") or []:
+        if isinstance(entry, dict):
+            _walk_user(entry.get("user"), found)
+    for entry in config.get("clusters") or []:
+        cluster = entry.get("cluster") if isinstance(entry, dict) else None
+        if isinstance(cluster, dict):
+            for key in ("server", "proxy-url"):
+                found.update(url_password(cluster.get(key)))
+    return found
+
+
+def connection_secrets(params):
+    """Every secret inside the auth options of module params (or raw module args): those of a
+    kubeconfig dict and the passwords in the proxy and host URLs."""
+    params = params or {}
+    found = kubeconfig_secrets(params.get("kubeconfig"))
+    for name in ("proxy", "host"):
+        found.update(url_password(params.get(name)))
+    return found

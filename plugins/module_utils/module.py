@@ -16,16 +16,37 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.triage.k8s.plugins.module_utils.auth import auth_argument_spec
+from ansible_collections.triage.k8s.plugins.module_utils.auth import auth_argument_spec, connection_secrets
 from ansible_collections.triage.k8s.plugins.module_utils.client import describe_target, require_kubernetes
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError, translate_exception
+
+
+class _Module(AnsibleModule):
+    """AnsibleModule that masks the secrets inside connection options (a kubeconfig dict, a proxy
+    URL's password) like no_log values, from the first moment anything can be printed."""
+
+    def _load_params(self):
+        # Runs before validation, whose failure message carries the invocation too.
+        super(_Module, self)._load_params()
+        self._add_connection_secrets()
+
+    def _log_invocation(self):
+        # Validated params: options that came from K8S_AUTH_* variables are there now.
+        self._add_connection_secrets()
+        super(_Module, self)._log_invocation()
+
+    def _add_connection_secrets(self):
+        if getattr(self, "no_log_values", None) is None:
+            self.no_log_values = set()
+        self.no_log_values.update(connection_secrets(getattr(self, "params", None) or {}))
 
 
 def build_module(argument_spec=None, **kwargs):
     """An AnsibleModule whose spec is the module's own options plus the auth options.
 
     kwargs (supports_check_mode, mutually_exclusive, required_if, ...) go to AnsibleModule.
-    Fails the module at once if the kubernetes library is missing.
+    Fails the module at once if the kubernetes library is missing. Secrets inside the connection
+    options are no_log values: Ansible replaces them in the invocation and in every result.
     """
     spec = auth_argument_spec()
     clash = sorted(set(spec) & set(argument_spec or {}))
@@ -33,7 +54,8 @@ def build_module(argument_spec=None, **kwargs):
         # A programming error in the module, not a user error.
         raise ValueError("module options %s clash with the shared auth options" % ", ".join(clash))
     spec.update(argument_spec or {})
-    module = AnsibleModule(argument_spec=spec, **kwargs)
+    module = _Module(argument_spec=spec, **kwargs)
+    module._add_connection_secrets()  # also when the module has no_log and logs no invocation
     require_kubernetes(module)
     return module
 

@@ -209,10 +209,28 @@ class Kube(object):
         body = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
         try:
             review = self.request("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", "create",
-                                  "selfsubjectreviews", body=body)
+                                  "selfsubjectreviews", body=body, idempotent=True)
         except TriageError:
             return None  # older servers, or not allowed: identity is best effort
         return ((review.get("status") or {}).get("userInfo") or {}).get("username")
+
+    def can_i(self, verb, resource, namespace=None, group="", name=None):
+        """Whether the API server would allow verb on resource (SelfSubjectAccessReview), or None when
+        it cannot say (an older server, or the review itself refused). Used to refuse a change whose
+        second half would be forbidden before its first half is written."""
+        attributes = {"verb": verb, "resource": resource, "group": group}
+        if namespace:
+            attributes["namespace"] = namespace
+        if name:
+            attributes["name"] = name
+        body = {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                "spec": {"resourceAttributes": attributes}}
+        try:
+            review = self.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", "create",
+                                  "selfsubjectaccessreviews", body=body, idempotent=True)
+        except TriageError:
+            return None
+        return bool((review.get("status") or {}).get("allowed"))
 
     # -- watching --------------------------------------------------------------------------
     def watch_until(self, kind, namespace, predicate, timeout, label_selector=None, field_selector=None):

@@ -15,7 +15,7 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.triage.k8s.plugins.module_utils.contract import QUARANTINED_SELECTOR
+from ansible_collections.triage.k8s.plugins.module_utils.contract import QUARANTINE_ID_LABEL, QUARANTINED_SELECTOR
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils.kube import KINDS
 from ansible_collections.triage.k8s.plugins.module_utils.labels import map_selector_matches, selector_string
@@ -24,6 +24,7 @@ from ansible_collections.triage.k8s.plugins.module_utils.quarantine_plan import 
     plan_label_changes,
     restore_labels,
 )
+from ansible_collections.triage.k8s.plugins.module_utils import quarantine_policy
 from ansible_collections.triage.k8s.plugins.module_utils import quarantine_state as state
 
 CONFLICT_ATTEMPTS = 5
@@ -94,8 +95,11 @@ def _max_per_owner_guard(kube, params, pod, ref):
     if ref is None:
         return
     limit = params["max_quarantined_per_owner"]
-    already = state.quarantined_from_owner(
+    # Never the pod itself: a concurrent run that quarantined it meanwhile makes this run the loser of
+    # the race, which finds "already quarantined" on its conflicting PATCH instead of a refusal.
+    already = [other for other in state.quarantined_from_owner(
         kube.list("Pod", pod["metadata"]["namespace"], label_selector=QUARANTINED_SELECTOR), ref.get("uid"))
+        if other != pod["metadata"]["name"]]
     if len(already) >= limit:
         raise TriageError(
             "refusing to quarantine %s: %s %s already has %d quarantined pod(s) (%s), the limit "
@@ -184,114 +188,183 @@ def plan_quarantine(kube, params, pod, now, expires_at, identity):
     }
 
 
-def ensure_network_policy(kube, pod, name, params):
-    """Create the pod's deny-all policy. One of ours for this pod already there (an earlier run, or
-    a concurrent one) is kept, with its rules brought up to date. Returns True when created."""
-    namespace = pod["metadata"]["namespace"]
-    allow = params.get("network_allow") or {}
-    wanted = state.network_policy_manifest(pod, name, allow.get("namespace_labels"), allow.get("cidrs"))
-    existing = kube.get_or_none("NetworkPolicy", name, namespace)
-    if existing is None:
-        try:
-            kube.create("NetworkPolicy", namespace, wanted)
-            return True
-        except TriageError as exc:
-            if exc.details.get("reason") != "AlreadyExists":
-                raise
-        existing = kube.get("NetworkPolicy", name, namespace)  # made by a concurrent run meanwhile
-    if not state.is_our_network_policy(existing, pod["metadata"]["name"]):
-        raise TriageError('NetworkPolicy "%s" exists in namespace "%s" but was not made by triage.k8s for this '
-                          "pod: refusing to touch it; rename or remove it" % (name, namespace))
-    if existing.get("spec") != wanted["spec"]:
-        kube.patch("NetworkPolicy", name, namespace, {"spec": wanted["spec"]})
-    return False
-
-
-def delete_network_policy(kube, namespace, name, pod_name):
-    policy = kube.get_or_none("NetworkPolicy", name, namespace)
-    if policy is None or not state.is_our_network_policy(policy, pod_name):
-        return False
-    kube.delete("NetworkPolicy", name, namespace)
+def _wrote_this(pod, patch):
+    """Whether the pod carries exactly what this run's patch wrote: a 409 on a PATCH sent twice (the
+    first response lost) finds our own write, which must be reported as ours."""
+    meta = pod.get("metadata") or {}
+    for field in ("labels", "annotations"):
+        have = meta.get(field) or {}
+        if any(have.get(key) != value for key, value in (patch["metadata"].get(field) or {}).items()):
+            return False
     return True
 
 
-def _discard_policy(kube, namespace, pod_name, policy, pod=None):
-    """Delete a NetworkPolicy this run created for a quarantine it did not write, unless the pod
-    records it (a concurrent run quarantined the pod with it). Returns a problem or None."""
+# A failed write with one of these statuses was refused: nothing of it landed.
+REFUSED_STATUSES = (400, 401, 403, 404, 405, 413, 415, 422)
+
+
+def _refused(exc):
+    return exc.details.get("status") in REFUSED_STATUSES
+
+
+class WriteUnknown(TriageError):
+    """A write whose outcome could not be found out: the result must not claim nothing changed."""
+
+
+def _quarantine_outcome(kube, name, namespace, patch, exc):
+    """After a failed PATCH that was not refused: read the pod back (with the API layer's retry)
+    and return it when this run's quarantine is on it, None when it is not; raise when unknown."""
     try:
-        if pod is None:
-            pod = kube.get_or_none("Pod", pod_name, namespace)
-        if pod is not None and state.quarantine_record(pod)["network_policy"] == policy:
-            return None
-        delete_network_policy(kube, namespace, policy, pod_name)
-    except TriageError as exc:
-        return 'the NetworkPolicy "%s" it created could not be deleted (%s); delete it by hand' % (policy, exc.msg)
-    return None
+        pod = read_pod(kube, name, namespace)
+    except TriageError as again:
+        raise WriteUnknown("could not tell whether the quarantine of pod %s landed: the PATCH failed (%s) and reading "
+                           "the pod back failed too (%s)" % (name, exc.msg, again.msg), dict(exc.details, changed=True))
+    return pod if state.is_quarantined(pod) and _wrote_this(pod, patch) else None
 
 
 def apply_quarantine(kube, params, check_mode, now, expires_at, identity):
     """Plan and write, re-planning on conflict. Returns (changed, proposal, written pod or None).
 
     A NetworkPolicy is created before the pod gets the label it selects, so the pod is isolated
-    the moment the label lands; when this run does not write the quarantine after all, the policy
-    it created is deleted again, so a refusal or a failure leaves nothing behind."""
+    the moment the label lands. When this run's quarantine is known not to have landed, the policy
+    it created is deleted again; when that is unknown, the policy is kept (it may be what isolates
+    the pod) and the error says so."""
     name, namespace = params["name"], params["namespace"]
-    created = None
+    created, sent = None, None
     try:
         for attempt in range(CONFLICT_ATTEMPTS):
             pod = read_pod(kube, name, namespace)
-            if state.is_quarantined(pod):  # already, or a concurrent run won the race
+            if state.is_quarantined(pod):  # already, a concurrent run won the race, or our lost write
+                if sent is not None and _wrote_this(pod, sent["patch"]):
+                    sent["created_policy"] = created is not None
+                    return True, sent, pod
                 if created:
-                    _discard_policy(kube, namespace, name, created, pod)
+                    quarantine_policy.discard(kube, namespace, name, created, pod)
                     created = None
                 return False, {"pod": pod}, pod
             proposal = plan_quarantine(kube, params, pod, now, expires_at, identity)
             if check_mode:
                 return True, proposal, None
-            if proposal["policy_name"] and ensure_network_policy(kube, pod, proposal["policy_name"], params):
+            if proposal["policy_name"] and quarantine_policy.ensure(kube, pod, proposal["policy_name"], params,
+                                                                    recorded=False):
                 created = proposal["policy_name"]
             try:
                 written = kube.patch("Pod", name, namespace, proposal["patch"])
             except TriageError as exc:
                 if exc.details.get("status") == 409 and attempt < CONFLICT_ATTEMPTS - 1:
-                    continue  # the pod changed since it was read: read, plan and write again
-                raise
+                    sent = proposal if exc.details.get("api_attempts", 1) > 1 else None
+                    continue  # the pod changed since it was read (maybe by our own first send): read again
+                if _refused(exc) or exc.details.get("status") == 409:
+                    raise
+                landed = _quarantine_outcome(kube, name, namespace, proposal["patch"], exc)
+                if landed is None:
+                    raise
+                written = landed
             proposal["created_policy"] = created is not None
             created = None
             return True, proposal, written
+    except WriteUnknown as exc:
+        if created:
+            exc.msg += ('; the NetworkPolicy "%s" this run created is kept, because it isolates the pod if the '
+                        "quarantine landed; re-run the same task to converge" % created)
+        raise
     except TriageError as exc:
-        problem = _discard_policy(kube, namespace, name, created) if created else None
+        problem = quarantine_policy.discard(kube, namespace, name, created) if created else None
         if problem:
             exc.msg = "%s; also, %s" % (exc.msg, problem)
+            exc.details["changed"] = True
         raise
     raise TriageError("pod %s kept changing while being quarantined (%d conflicts); try again"
                       % (name, CONFLICT_ATTEMPTS))
+
+
+def repair_network_policy(kube, pod, params, check_mode):
+    """A quarantined pod whose recorded NetworkPolicy is missing (deleted by hand, or by a release
+    that raced this quarantine) is isolated again. Returns the policy name when it was (or in
+    check mode would be) re-created, else None."""
+    name = state.quarantine_record(pod)["network_policy"]
+    labels = pod["metadata"].get("labels") or {}
+    if not name or kube.get_or_none("NetworkPolicy", name, pod["metadata"]["namespace"]) is not None:
+        return None
+    if labels.get(QUARANTINE_ID_LABEL) != state.quarantine_id(pod):
+        raise TriageError("pod %s is quarantined with NetworkPolicy %s recorded, but that policy is missing and the pod "
+                          "no longer has its %s label, so a new policy would not select it: release the pod and "
+                          "quarantine it again" % (pod["metadata"]["name"], name, QUARANTINE_ID_LABEL))
+    if not check_mode:
+        quarantine_policy.ensure(kube, pod, name, params, recorded=True)
+    return name
+
+
+def _release_outcome(kube, name, namespace, exc):
+    try:
+        pod = read_pod(kube, name, namespace)
+    except TriageError as again:
+        raise WriteUnknown("could not tell whether the release of pod %s landed: the PATCH failed (%s) and reading the "
+                           "pod back failed too (%s); re-run the same task to converge" % (name, exc.msg, again.msg),
+                           dict(exc.details, changed=True))
+    return not state.has_quarantine_marks(pod)
+
+
+def _policy_to_delete(kube, pod, namespace, check_mode):
+    """The recorded NetworkPolicy object (read before the pod is released, so the delete can be
+    preconditioned on its uid), after checking that this identity may delete it."""
+    policy_name = state.quarantine_record(pod)["network_policy"]
+    if not policy_name:
+        return None
+    policy = kube.get_or_none("NetworkPolicy", policy_name, namespace)
+    if not quarantine_policy.is_ours_for(policy, pod):
+        return None
+    if not check_mode and kube.can_i("delete", "networkpolicies", namespace, "networking.k8s.io",
+                                     policy_name) is False:
+        raise TriageError(
+            'Forbidden: cannot delete networkpolicies in namespace "%s": the pod would be released but its '
+            'NetworkPolicy "%s" would stay behind; grant the "delete" verb on "networkpolicies" (API group '
+            '"networking.k8s.io") to this identity. Nothing was changed.' % (namespace, policy_name),
+            {"error_type": "forbidden", "status": 403})
+    return policy
 
 
 def apply_release(kube, params, check_mode):
     """Restore the recorded labels, remove the marks and the pod's NetworkPolicy.
     Returns (changed, pod before, patch, policy deleted)."""
     name, namespace = params["name"], params["namespace"]
+    sent = False
     for attempt in range(CONFLICT_ATTEMPTS):
         pod = read_pod(kube, name, namespace)
         if not state.has_quarantine_marks(pod):
+            if sent:  # our first PATCH landed but its answer was lost; the retry then conflicted
+                return True, sent[0], sent[1], _delete_released_policy(kube, namespace, name, sent[2])
             return False, pod, None, False
         try:
             patch = state.release_patch(pod)
         except ValueError as exc:
             raise TriageError("cannot release pod %s: %s" % (name, exc))
+        policy = _policy_to_delete(kube, pod, namespace, check_mode)
         if check_mode:
             return True, pod, patch, bool(state.quarantine_record(pod)["network_policy"])
         try:
             kube.patch("Pod", name, namespace, patch)
         except TriageError as exc:
-            if exc.details.get("status") != 409 or attempt == CONFLICT_ATTEMPTS - 1:
+            if exc.details.get("status") == 409 and attempt < CONFLICT_ATTEMPTS - 1:
+                sent = (pod, patch, policy) if exc.details.get("api_attempts", 1) > 1 else False
+                continue
+            if _refused(exc) or exc.details.get("status") == 409 or not _release_outcome(kube, name, namespace, exc):
                 raise
-            continue
-        policy = state.quarantine_record(pod)["network_policy"]
-        deleted = delete_network_policy(kube, namespace, policy, name) if policy else False
-        return True, pod, patch, deleted
-    raise TriageError("pod %s kept changing while being released; try again" % name)  # not reached
+        return True, pod, patch, _delete_released_policy(kube, namespace, name, policy)
+    raise TriageError("pod %s kept changing while being released; try again" % name)
+
+
+def _delete_released_policy(kube, namespace, pod_name, policy):
+    """Delete the policy read before the release; a newer one (a quarantine that raced this
+    release) has another uid and is left alone. The pod is released by now: a failure says so."""
+    if policy is None:
+        return False
+    try:
+        return quarantine_policy.delete_exact(kube, namespace, policy)
+    except TriageError as exc:
+        raise TriageError('pod %s is released (labels restored, quarantine marks removed), but its NetworkPolicy "%s" '
+                          "could not be deleted: %s. quarantine_cleanup deletes it as an orphan, or delete it by hand"
+                          % (pod_name, policy["metadata"]["name"], exc.msg), dict(exc.details, changed=True))
 
 
 def services_selecting(kube, namespace, labels):

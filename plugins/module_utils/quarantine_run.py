@@ -15,6 +15,7 @@ from ansible_collections.triage.k8s.plugins.module_utils.contract import ANN_QUA
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
 from ansible_collections.triage.k8s.plugins.module_utils.labels import validate_label_key, validate_label_value
+from ansible_collections.triage.k8s.plugins.module_utils.names import name_problem, namespace_problem
 from ansible_collections.triage.k8s.plugins.module_utils import quarantine_ops as ops
 from ansible_collections.triage.k8s.plugins.module_utils import quarantine_report as report
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import quarantine_record
@@ -25,9 +26,17 @@ from ansible_collections.triage.k8s.plugins.module_utils.quarantine_wait import 
 from ansible_collections.triage.k8s.plugins.module_utils.timeutil import format_rfc3339, parse_duration
 
 
+# A reason is a sentence for a human; the API server caps all annotations of a pod at 256 KiB.
+REASON_MAX = 4096
+
+
 def validate_params(params):
     """Every input problem, found before anything is read or written."""
-    problems = []
+    problems = [p for p in (name_problem("Pod", params["name"]), namespace_problem(params["namespace"])) if p]
+    if len(params["reason"] or "") > REASON_MAX:
+        problems.append("reason is %d characters long; keep it under %d (it is stored in an annotation, and a pod's "
+                        "annotations are limited to 256 KiB in all): put long notes in the evidence instead"
+                        % (len(params["reason"]), REASON_MAX))
     if params["labels"] is not None and params["strategy"] != "labels":
         problems.append("labels is only used with strategy: labels (strategy: auto computes the labels itself); "
                         "add strategy: labels or drop labels")
@@ -49,7 +58,8 @@ def validate_params(params):
     if params["network_allow"] and not params["network_isolation"]:
         problems.append("network_allow only applies with network_isolation: true")
     if problems:
-        raise TriageError("invalid parameters: " + "; ".join(problems))
+        raise TriageError("invalid parameters: %s; nothing was read or written" % "; ".join(problems),
+                          {"error_type": "invalid_input"})
     if params["labels"]:
         params["labels"] = dict((k, None if v is None else str(v)) for k, v in params["labels"].items())
 
@@ -94,6 +104,11 @@ def _quarantine(module, kube):
     return result
 
 
+def _written_then_failed(result, what_landed, exc):
+    """A failure after this run's writes landed: changed stays true and the message says so."""
+    raise TriageError("%s; then %s failed: %s" % (what_landed, "waiting", exc.msg), dict(exc.details, **result))
+
+
 def _already_quarantined(module, kube, pod):
     """Same result shape as the run that quarantined the pod, rebuilt from its record; nothing is
     written. With wait, waits for what that run started (a re-run after a wait timed out)."""
@@ -102,19 +117,38 @@ def _already_quarantined(module, kube, pod):
     scope = "traffic_and_owner" if found["released"] else "traffic_only"
     result = report.quarantine_result(pod, report.changes_from_record(pod), found["services"], found["ref"],
                                       found["released"], scope, params.get("context"))
-    result.update(changed=False, msg="pod %s is already quarantined (since %s); nothing changed"
-                  % (params["name"], result["quarantined_at"]))
+    repaired = ops.repair_network_policy(kube, pod, params, module.check_mode)
+    if repaired:
+        result.update(changed=True, network_policy_repaired=repaired,
+                      msg="pod %s is already quarantined (since %s), but its NetworkPolicy %s was missing: %s"
+                      % (params["name"], result["quarantined_at"], repaired,
+                         "it would be created again" if module.check_mode else "created it again, the pod is isolated"))
+    else:
+        result.update(changed=False, msg="pod %s is already quarantined (since %s); nothing changed"
+                      % (params["name"], result["quarantined_at"]))
     if params["network_isolation"] and not result["network_policy"]:
         module.warn("pod %s was quarantined without network_isolation and this run changes nothing: release it "
                     "and quarantine it again to isolate it" % params["name"])
     if params["wait"]:
         _wait(kube, params, pod, found["services"], found["owner"], found["owner_selector"], found["known"], result,
-              written=False)
+              written=bool(repaired) and not module.check_mode)
     return result
 
 
 def _wait(kube, params, pod, services, owner, owner_selector, known, result, written=True):
     """Fill endpoints_removed and replacement; a timeout fails, saying what was and was not reached."""
+    try:
+        _wait_for_both(kube, params, pod, services, owner, owner_selector, known, result, written)
+    except TriageError as exc:
+        if exc.details.get("error_type") == "wait_timeout":
+            raise
+        landed = ("pod %s is quarantined (labels and annotations %s%s)"
+                  % (params["name"], "written by this run" if written else "already there",
+                     ", NetworkPolicy %s" % result["network_policy"] if result.get("network_policy") else ""))
+        _written_then_failed(dict(result, changed=written), landed, exc)
+
+
+def _wait_for_both(kube, params, pod, services, owner, owner_selector, known, result, written):
     timeout = params["wait_timeout"]
     started = datetime.datetime.now()
     status = pod.get("status") or {}
@@ -130,10 +164,13 @@ def _wait(kube, params, pod, services, owner, owner_selector, known, result, wri
         ready, pods = wait_replacement_ready(kube, params["namespace"], owner["metadata"]["uid"], owner_selector,
                                              known, node, left)
         result["replacement"] = {"expected": True, "ready": ready, "pods": pods}
-        if not ready:
+        if not ready and not pods:
+            missing.append("%s %s created no replacement at all: is kube-controller-manager running on this "
+                           "cluster (and the owner not paused or scaled to 0)?" % (owner["kind"], owner["metadata"]["name"]))
+        elif not ready:
             missing.append("no replacement from %s %s is Ready yet (%s)" % (
                 owner["kind"], owner["metadata"]["name"],
-                ", ".join("%s %s" % (p["name"], p["phase"] or "not started") for p in pods) or "none created"))
+                ", ".join("%s %s" % (p["name"], p["phase"] or "not started") for p in pods)))
     if missing:
         reached = ["the pod is quarantined (labels and annotations %s)" % ("written" if written else "already there")]
         if gone:
@@ -141,7 +178,8 @@ def _wait(kube, params, pod, services, owner, owner_selector, known, result, wri
         if owner is not None and result["replacement"]["ready"]:
             reached.append("a replacement is Ready")
         raise TriageError("timed out after %ss waiting: reached: %s; not reached: %s"
-                          % (timeout, "; ".join(reached), "; ".join(missing)), dict(result, changed=written))
+                          % (timeout, "; ".join(reached), "; ".join(missing)),
+                          dict(result, changed=written, error_type="wait_timeout"))
 
 
 def _release(module, kube):

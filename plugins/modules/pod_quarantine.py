@@ -158,6 +158,8 @@ notes:
   - RBAC needed - get, list and patch on pods; get on namespaces; list and watch on pods and endpointslices (for O(wait));
     list on services; get on the owner kind; create, get, patch and delete on networkpolicies (for
     O(network_isolation) and release); create on selfsubjectreviews (optional, for O(quarantined_by)).
+    Release asks the API server (create on selfsubjectaccessreviews, which every authenticated user has) whether it may
+    delete the pod's NetworkPolicy before it changes the pod, so a release that could not finish changes nothing.
   - A quarantined pod that crashes keeps crashing (and restarting) in place; it is only out of traffic and
     out of its owner. Delete it, or let P(triage.k8s.quarantine_cleanup#module) do so after O(ttl), once the
     evidence is safe.
@@ -282,9 +284,17 @@ services_left_without_endpoints:
   type: list
   elements: str
 network_policy_deleted:
-  description: With O(state=released), whether the pod's NetworkPolicy was deleted.
+  description:
+    - With O(state=released), whether the pod's NetworkPolicy was deleted.
+    - V(false) also when the policy was replaced meanwhile by a newer quarantine of the same pod, which keeps its own.
   returned: state=released
   type: bool
+network_policy_repaired:
+  description:
+    - On a re-run against a pod already quarantined with O(network_isolation), the name of its recorded NetworkPolicy
+      when that policy was missing and was created again (in check mode, would be).
+  returned: when a missing policy was re-created
+  type: str
 """
 
 from ansible_collections.triage.k8s.plugins.module_utils.module import build_module, run_module

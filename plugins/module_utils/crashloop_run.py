@@ -30,6 +30,7 @@ from ansible_collections.triage.k8s.plugins.module_utils.crashloop_selectors imp
 from ansible_collections.triage.k8s.plugins.module_utils.crashloop_summary import rollout_verdict, summarize
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
+from ansible_collections.triage.k8s.plugins.module_utils.names import name_problem, namespace_problem
 from ansible_collections.triage.k8s.plugins.module_utils.timeutil import parse_duration
 
 try:
@@ -52,9 +53,24 @@ def _now():
     return datetime.datetime.now(datetime.timezone.utc)
 
 
+def _name_problems(params):
+    """Every name and namespace that will reach a URL, checked before any call."""
+    problems = [namespace_problem(ns) for ns in [params["namespace"]] + list(params["namespaces"] or [])
+                if ns]
+    if params["name"] is not None:
+        problems.append(name_problem("Pod", params["name"]))
+    if params["owner"]:
+        try:
+            kind, name = parse_owner(params["owner"])
+            problems.append(name_problem(kind, name))
+        except TriageError:
+            pass  # reported below with the owner syntax
+    return [p for p in problems if p]
+
+
 def validate(params):
     """Everything wrong with the input, before any API call."""
-    problems = []
+    problems = _name_problems(params)
     policy = {}
     for option, key in (("window", "window_seconds"), ("grace_period", "grace_seconds")):
         try:

@@ -203,7 +203,7 @@ def _wrote_this(pod, patch):
 REFUSED_STATUSES = (400, 401, 403, 404, 405, 413, 415, 422)
 
 
-def _refused(exc):
+def refused(exc):
     return exc.details.get("status") in REFUSED_STATUSES
 
 
@@ -254,7 +254,7 @@ def apply_quarantine(kube, params, check_mode, now, expires_at, identity):
                 if exc.details.get("status") == 409 and attempt < CONFLICT_ATTEMPTS - 1:
                     sent = proposal if exc.details.get("api_attempts", 1) > 1 else None
                     continue  # the pod changed since it was read (maybe by our own first send): read again
-                if _refused(exc) or exc.details.get("status") == 409:
+                if refused(exc) or exc.details.get("status") == 409:
                     raise
                 landed = _quarantine_outcome(kube, name, namespace, proposal["patch"], exc)
                 if landed is None:
@@ -293,78 +293,6 @@ def repair_network_policy(kube, pod, params, check_mode):
     if not check_mode:
         quarantine_policy.ensure(kube, pod, name, params, recorded=True)
     return name
-
-
-def _release_outcome(kube, name, namespace, exc):
-    try:
-        pod = read_pod(kube, name, namespace)
-    except TriageError as again:
-        raise WriteUnknown("could not tell whether the release of pod %s landed: the PATCH failed (%s) and reading the "
-                           "pod back failed too (%s); re-run the same task to converge" % (name, exc.msg, again.msg),
-                           dict(exc.details, changed=True))
-    return not state.has_quarantine_marks(pod)
-
-
-def _policy_to_delete(kube, pod, namespace, check_mode):
-    """The recorded NetworkPolicy object (read before the pod is released, so the delete can be
-    preconditioned on its uid), after checking that this identity may delete it."""
-    policy_name = state.quarantine_record(pod)["network_policy"]
-    if not policy_name:
-        return None
-    policy = kube.get_or_none("NetworkPolicy", policy_name, namespace)
-    if not quarantine_policy.is_ours_for(policy, pod):
-        return None
-    if not check_mode and kube.can_i("delete", "networkpolicies", namespace, "networking.k8s.io",
-                                     policy_name) is False:
-        raise TriageError(
-            'Forbidden: cannot delete networkpolicies in namespace "%s": the pod would be released but its '
-            'NetworkPolicy "%s" would stay behind; grant the "delete" verb on "networkpolicies" (API group '
-            '"networking.k8s.io") to this identity. Nothing was changed.' % (namespace, policy_name),
-            {"error_type": "forbidden", "status": 403})
-    return policy
-
-
-def apply_release(kube, params, check_mode):
-    """Restore the recorded labels, remove the marks and the pod's NetworkPolicy.
-    Returns (changed, pod before, patch, policy deleted)."""
-    name, namespace = params["name"], params["namespace"]
-    sent = False
-    for attempt in range(CONFLICT_ATTEMPTS):
-        pod = read_pod(kube, name, namespace)
-        if not state.has_quarantine_marks(pod):
-            if sent:  # our first PATCH landed but its answer was lost; the retry then conflicted
-                return True, sent[0], sent[1], _delete_released_policy(kube, namespace, name, sent[2])
-            return False, pod, None, False
-        try:
-            patch = state.release_patch(pod)
-        except ValueError as exc:
-            raise TriageError("cannot release pod %s: %s" % (name, exc))
-        policy = _policy_to_delete(kube, pod, namespace, check_mode)
-        if check_mode:
-            return True, pod, patch, bool(state.quarantine_record(pod)["network_policy"])
-        try:
-            kube.patch("Pod", name, namespace, patch)
-        except TriageError as exc:
-            if exc.details.get("status") == 409 and attempt < CONFLICT_ATTEMPTS - 1:
-                sent = (pod, patch, policy) if exc.details.get("api_attempts", 1) > 1 else False
-                continue
-            if _refused(exc) or exc.details.get("status") == 409 or not _release_outcome(kube, name, namespace, exc):
-                raise
-        return True, pod, patch, _delete_released_policy(kube, namespace, name, policy)
-    raise TriageError("pod %s kept changing while being released; try again" % name)
-
-
-def _delete_released_policy(kube, namespace, pod_name, policy):
-    """Delete the policy read before the release; a newer one (a quarantine that raced this
-    release) has another uid and is left alone. The pod is released by now: a failure says so."""
-    if policy is None:
-        return False
-    try:
-        return quarantine_policy.delete_exact(kube, namespace, policy)
-    except TriageError as exc:
-        raise TriageError('pod %s is released (labels restored, quarantine marks removed), but its NetworkPolicy "%s" '
-                          "could not be deleted: %s. quarantine_cleanup deletes it as an orphan, or delete it by hand"
-                          % (pod_name, policy["metadata"]["name"], exc.msg), dict(exc.details, changed=True))
 
 
 def services_selecting(kube, namespace, labels):

@@ -17,6 +17,7 @@ from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
 from ansible_collections.triage.k8s.plugins.module_utils.labels import validate_label_key, validate_label_value
 from ansible_collections.triage.k8s.plugins.module_utils.names import name_problem, namespace_problem
 from ansible_collections.triage.k8s.plugins.module_utils import quarantine_ops as ops
+from ansible_collections.triage.k8s.plugins.module_utils import quarantine_release as release
 from ansible_collections.triage.k8s.plugins.module_utils import quarantine_report as report
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import quarantine_record
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_wait import (
@@ -184,7 +185,7 @@ def _wait_for_both(kube, params, pod, services, owner, owner_selector, known, re
 
 def _release(module, kube):
     params = module.params
-    changed, pod, patch, policy_deleted = ops.apply_release(kube, params, module.check_mode)
+    changed, pod, patch, policy_deleted = release.apply_release(kube, params, module.check_mode)
     record = quarantine_record(pod)
     result = {
         "changed": changed,

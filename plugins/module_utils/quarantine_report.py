@@ -110,21 +110,40 @@ def quarantine_result(pod, changes, services, ref, releases_owner, scope, contex
     }
 
 
-def quarantine_summary(result, check_mode=False):
-    """One line for humans: what the quarantine does."""
-    parts = ["out of Service(s) %s" % ", ".join(result["services"]) if result["services"] else "in no Service"]
+def _owner_part(result, check_mode):
     owner = result["owner"]
-    if owner["kind"]:
-        parts.append("%s by %s %s" % ("released" if owner["released"] else "still managed", owner["kind"], owner["name"]))
+    if not owner["released"]:
+        return "%s by %s %s" % ("would stay managed" if check_mode else "still managed", owner["kind"], owner["name"])
+    part = "%s by %s %s" % ("would be released" if check_mode else "released", owner["kind"], owner["name"])
+    if owner["kind"] == "DaemonSet":
+        # A DaemonSet replaces the pod on its own node, which then runs both while the pod is quarantined.
+        node = result["pod"].get("node")
+        part += ", which %s its replacement on the same node%s" % (
+            "would start" if check_mode else "starts", " (%s)" % node if node else "")
+    return part
+
+
+def quarantine_summary(result, check_mode=False):
+    """One line for humans: what the quarantine did, or in check mode what it would do."""
+    services = ", ".join(result["services"])
+    if check_mode:
+        parts = ["would leave Service(s) %s" % services if services else "in no Service"]
+    else:
+        parts = ["out of Service(s) %s" % services if services else "in no Service"]
+    if result["owner"]["kind"]:
+        parts.append(_owner_part(result, check_mode))
     if result["network_policy"]:
-        parts.append("isolated by NetworkPolicy %s" % result["network_policy"])
+        parts.append("%s by NetworkPolicy %s" % ("would be isolated" if check_mode else "isolated",
+                                                 result["network_policy"]))
     return "pod %s %s: %s" % (result["pod"]["name"], "would be quarantined (check mode)" if check_mode else "quarantined",
                               "; ".join(parts))
 
 
 def release_note(ref):
+    """What a release does to traffic and ownership; worded so it holds in check mode too (the
+    summary line before it says whether the release happened)."""
     if not ref:
-        return "The pod's labels are back: its Services select it again."
-    return ("The pod's labels are back, so its Services select it again and %s %s may adopt it again; a "
-            "controller that then has one pod too many deletes a surplus one, which may be this pod or another."
+        return "Release puts the pod's labels back: its Services select it again."
+    return ("Release puts the pod's labels back, so its Services select it again and %s %s may adopt it again; "
+            "a controller that then has one pod too many deletes a surplus one, which may be this pod or another."
             % (ref.get("kind"), ref.get("name")))

@@ -32,6 +32,7 @@ from ansible_collections.triage.k8s.plugins.module_utils.quarantine_report impor
     operator_commands,
     owner_outcome,
     quarantine_result,
+    quarantine_summary,
     release_note,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import WHAT_OWNER_DOES, quarantine_record
@@ -362,13 +363,98 @@ def test_quarantine_result_of_a_fresh_pod_in_check_mode():
     assert result["services"] == []
 
 
+# --- quarantine_summary -------------------------------------------------------------------
+
+def _summary_result(kind="ReplicaSet", released=True, services=("web",), policy="triage-quarantine-web-1234abcd",
+                    node="node-a"):
+    pod = make_pod()
+    pod["spec"]["nodeName"] = node
+    ref = dict(RS_REF, kind=kind, name="owner-1") if kind else None
+    return quarantine_result(pod, {}, list(services), ref, released, "traffic_and_owner" if released else "traffic_only",
+                             policy_name=policy)
+
+
+# Words that claim a write landed; check mode wrote nothing, so its summary never uses them
+# (every part of it also starts with "would", see below).
+CLAIMS = ("is quarantined", "released it", " quarantined:", "out of Service", "still managed", " starts ")
+
+
+def test_quarantine_summary_after_a_write():
+    assert quarantine_summary(_summary_result()) == (
+        "pod web-7d4b9c-x2x9z quarantined: out of Service(s) web; released by ReplicaSet owner-1; "
+        "isolated by NetworkPolicy triage-quarantine-web-1234abcd")
+
+
+def test_quarantine_summary_in_check_mode_says_what_would_happen():
+    assert quarantine_summary(_summary_result(), check_mode=True) == (
+        "pod web-7d4b9c-x2x9z would be quarantined (check mode): would leave Service(s) web; "
+        "would be released by ReplicaSet owner-1; would be isolated by NetworkPolicy triage-quarantine-web-1234abcd")
+
+
+@pytest.mark.parametrize("kind", [None] + sorted(WHAT_OWNER_DOES))
+@pytest.mark.parametrize("released", [True, False])
+@pytest.mark.parametrize("services", [(), ("web",), ("web", "web-canary")])
+@pytest.mark.parametrize("policy", [None, "np-1"])
+def test_quarantine_summary_in_check_mode_claims_no_write(kind, released, services, policy):
+    text = quarantine_summary(_summary_result(kind, released and kind is not None, services, policy), check_mode=True)
+    assert text.startswith("pod web-7d4b9c-x2x9z would be quarantined (check mode): ")
+    for claim in CLAIMS:
+        assert claim not in text, (claim, text)
+    for part in text.split(": ", 1)[1].split("; "):
+        assert part.startswith("would ") or part == "in no Service", part
+
+
+def test_quarantine_summary_still_managed():
+    result = _summary_result(released=False, services=())
+    assert quarantine_summary(result) == ("pod web-7d4b9c-x2x9z quarantined: in no Service; still managed by "
+                                          "ReplicaSet owner-1; isolated by NetworkPolicy triage-quarantine-web-1234abcd")
+    assert "would stay managed by ReplicaSet owner-1" in quarantine_summary(result, check_mode=True)
+
+
+def test_quarantine_summary_bare_pod_names_no_owner():
+    text = quarantine_summary(_summary_result(kind=None, released=False, policy=None))
+    assert text == "pod web-7d4b9c-x2x9z quarantined: out of Service(s) web"
+
+
+def test_quarantine_summary_daemonset_replacement_starts_on_the_same_node():
+    result = _summary_result(kind="DaemonSet", node="kwok-node-1")
+    assert ("released by DaemonSet owner-1, which starts its replacement on the same node (kwok-node-1)"
+            in quarantine_summary(result))
+    assert ("would be released by DaemonSet owner-1, which would start its replacement on the same node "
+            "(kwok-node-1)" in quarantine_summary(result, check_mode=True))
+
+
+def test_quarantine_summary_daemonset_without_a_node():
+    text = quarantine_summary(_summary_result(kind="DaemonSet", node=None))
+    assert "which starts its replacement on the same node;" in text
+
+
+@pytest.mark.parametrize("kind", sorted(set(WHAT_OWNER_DOES) - set(["DaemonSet"])))
+def test_quarantine_summary_other_owners_name_no_node(kind):
+    assert "same node" not in quarantine_summary(_summary_result(kind=kind))
+    assert "same node" not in quarantine_summary(_summary_result(kind=kind), check_mode=True)
+
+
+def test_quarantine_summary_daemonset_still_managed_names_no_replacement():
+    assert "replacement" not in quarantine_summary(_summary_result(kind="DaemonSet", released=False))
+
+
 # --- release_note --------------------------------------------------------------------------
 
 def test_release_note_bare_pod():
-    assert release_note(None) == "The pod's labels are back: its Services select it again."
+    assert release_note(None) == "Release puts the pod's labels back: its Services select it again."
 
 
 def test_release_note_owned_pod():
     note = release_note({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d4b9c", "uid": RS_UID})
     assert "ReplicaSet web-7d4b9c may adopt it again" in note
     assert "surplus" in note
+
+
+@pytest.mark.parametrize("ref", [None, RS_REF])
+def test_release_note_holds_in_check_mode(ref):
+    """The note is printed in check mode too: it describes what a release does, never that one happened."""
+    note = release_note(ref)
+    assert note.startswith("Release puts the pod's labels back")
+    for claim in ("are back", "released it", "was released", "is released"):
+        assert claim not in note

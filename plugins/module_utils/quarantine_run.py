@@ -201,8 +201,23 @@ def _release(module, kube):
     result["labels_changed"] = dict((key, {"before": labels.get(key), "after": value})
                                     for key, value in patch["metadata"]["labels"].items())
     result["note"] = report.release_note(record["owner"])
+    result["msg"] = _release_message(params["name"], record["network_policy"], policy_deleted, module.check_mode)
     if module.check_mode:
         result["plan"] = patch
     if module._diff:
         result["diff"] = report.diff_for(pod, patch)
     return result
+
+
+def _release_message(name, policy, deleted, check_mode):
+    if check_mode:
+        return "pod %s would be released (labels restored, quarantine marks removed%s)" % (
+            name, ", NetworkPolicy %s deleted" % policy if policy else "")
+    if not policy:
+        tail = ""
+    elif deleted:
+        tail = "; NetworkPolicy %s deleted" % policy
+    else:
+        tail = ("; NetworkPolicy %s was not deleted: it was gone already, or a newer quarantine of this pod "
+                "replaced it and keeps it" % policy)
+    return "pod %s is released (labels restored, quarantine marks removed)%s" % (name, tail)

@@ -264,7 +264,9 @@ note:
   returned: state=released
   type: str
 msg:
-  description: A one-line summary; on a pod already quarantined, says so.
+  description:
+    - A one-line summary; on a pod already quarantined, says so.
+    - With O(state=released), what the release did, and whether the pod's NetworkPolicy was deleted.
   returned: always
   type: str
   sample: "pod web-7d4b9c-x2x9k quarantined: out of Service(s) web; released by ReplicaSet web-7d4b9c"

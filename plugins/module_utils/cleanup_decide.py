@@ -27,14 +27,12 @@ from datetime import timedelta
 from ansible_collections.triage.k8s.plugins.module_utils.contract import (
     ANN_EVIDENCE,
     ANN_EXPIRES_AT,
-    ANN_NETWORK_POLICY,
     ANN_QUARANTINED_AT,
-    FOR_POD_LABEL,
-    FOR_POD_UID_ANNOTATION,
     QUARANTINED_LABEL,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import is_our_network_policy, is_quarantined
+from ansible_collections.triage.k8s.plugins.module_utils.names import namespace_problem
+from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import is_quarantined
 from ansible_collections.triage.k8s.plugins.module_utils.timeutil import format_rfc3339, parse_duration, parse_rfc3339
 
 JMESPATH_IMPORT_ERROR = None
@@ -46,8 +44,9 @@ except ImportError:
     JMESPATH_IMPORT_ERROR = traceback.format_exc()
 
 MAX_PARALLELISM = 32
-# A FOR_POD_LABEL value this long may be a truncated pod name (label values stop at 63).
-LABEL_VALUE_MAX = 63
+# How old one of our NetworkPolicies must be before its live, unquarantined pod makes it an
+# orphan: pod_quarantine creates the policy just before it labels the pod.
+DEFAULT_ORPHAN_MIN_AGE = "10m"
 
 
 def _meta(obj):
@@ -127,6 +126,8 @@ def build_config(params):
         for name in names:
             if not isinstance(name, str) or not name.strip():
                 problems.append("%s must contain namespace names, got %r" % (option, name))
+            elif namespace_problem(name):
+                problems.append("%s: %s" % (option, namespace_problem(name)))
     both = sorted(set(namespaces) & set(excluded))
     if both:
         problems.append("namespace(s) %s are both in namespaces and in exclude_namespaces: remove them from one "
@@ -138,6 +139,15 @@ def build_config(params):
         except ValueError as exc:
             problems.append("older_than: %s" % exc)
     rules = compile_rules(params.get("rules"), problems)
+    orphan_min_age = params.get("orphan_min_age")
+    orphan_min_age = DEFAULT_ORPHAN_MIN_AGE if orphan_min_age in (None, "") else orphan_min_age
+    if str(orphan_min_age).strip() in ("0", "0s"):
+        orphan_min_age = 0  # no wait: only when no quarantine can be running (tests, maintenance windows)
+    else:
+        try:
+            orphan_min_age = parse_duration(orphan_min_age)
+        except ValueError as exc:
+            problems.append("orphan_min_age: %s" % exc)
     max_deletions = params.get("max_deletions")
     if not isinstance(max_deletions, int) or isinstance(max_deletions, bool) or max_deletions < 0:
         problems.append("max_deletions must be 0 or more (the most pods one run may delete), got %r" % (max_deletions,))
@@ -155,6 +165,7 @@ def build_config(params):
         "exclude_namespaces": frozenset(excluded),
         "older_than": older_than,
         "rules": rules,
+        "orphan_min_age": orphan_min_age,
         "require_evidence": bool(params.get("require_evidence", True)),
         "max_deletions": max_deletions,
         "grace_period": grace,
@@ -273,59 +284,21 @@ def _expiry_decision(pod, annotations, quarantined_at, now, config):
     return {"delete": True, "why": why, "expires_at": format_rfc3339(expiry), "rule": index}
 
 
-def deletion_limit_error(count, max_deletions, entries, policies=0):
-    """The fail-safe: a TriageError when `count` pods exceed max_deletions, else None."""
-    if count <= max_deletions:
+def deletion_limit_error(count, max_deletions, entries, policies=0, orphans=0):
+    """The fail-safe: a TriageError when `count` pods plus `orphans` orphaned NetworkPolicies (which
+    go on their own, not with a pod) exceed max_deletions, else None. `policies` counts every
+    NetworkPolicy that would go, for the message."""
+    if count + orphans <= max_deletions:
         return None
     per_namespace = {}
     for entry in entries:
         per_namespace[entry["namespace"]] = per_namespace.get(entry["namespace"], 0) + 1
     spread = ", ".join("%s (%d)" % item for item in sorted(per_namespace.items()))
+    orphaned = " and %d orphaned NetworkPolicies" % orphans if orphans else ""
     return TriageError(
-        "max_deletions is %d but %d pods would be deleted (%s)%s; nothing was deleted. If that many expired "
+        "max_deletions is %d but %d pods%s would be deleted (%s)%s; nothing was deleted. If that many expired "
         "quarantines are expected, raise max_deletions; otherwise find out why so many expired at once"
-        % (max_deletions, count, spread, " and %d NetworkPolicies" % policies if policies else ""),
-        {"error_type": "max_deletions", "would_delete_count": count, "would_delete": entries, "changed": False})
-
-
-# ---------------------------------------------------------------- NetworkPolicies
-
-def policy_for_pod_uid(policy):
-    return (_meta(policy).get("annotations") or {}).get(FOR_POD_UID_ANNOTATION)
-
-
-def policy_pod_name(policy):
-    return (_meta(policy).get("labels") or {}).get(FOR_POD_LABEL)
-
-
-def policy_links(policy, pod):
-    """Whether this NetworkPolicy was made for this pod: same namespace, ours, and the pod's uid in
-    its for-pod-uid annotation (or, without one, the pod names it in its network-policy annotation)."""
-    pmeta, meta = _meta(policy), _meta(pod)
-    if pmeta.get("namespace") != meta.get("namespace") or not is_our_network_policy(policy, meta.get("name") or ""):
-        return False
-    uid = policy_for_pod_uid(policy)
-    if uid:
-        return uid == meta.get("uid")
-    return (meta.get("annotations") or {}).get(ANN_NETWORK_POLICY) == pmeta.get("name")
-
-
-def orphan_verdict(policy, pod):
-    """For one of our policies linked to no listed quarantined pod: delete it (its pod is gone)?
-
-    `pod` is what a GET of the pod named in the policy's for-pod label returned (None: not found).
-    Returns (delete, why).
-    """
-    uid, name = policy_for_pod_uid(policy), policy_pod_name(policy) or ""
-    maybe_truncated = len(name) >= LABEL_VALUE_MAX
-    if pod is None:
-        if maybe_truncated:
-            return False, ("its pod %s... may still exist under a longer name (the %s label holds at most 63 "
-                           "characters): kept; delete it by hand once its pod is gone" % (name, FOR_POD_LABEL))
-        return True, "its pod %s is gone" % name
-    if uid and _meta(pod).get("uid") != uid:
-        return True, "its pod %s (uid %s) is gone; a different pod has that name now" % (name, uid)
-    if not uid:
-        return False, "pod %s exists and the policy has no %s annotation to tell if it was made for it: kept" % (
-            name, FOR_POD_UID_ANNOTATION)
-    return False, "its pod %s still exists and is not quarantined (released?): left alone" % name
+        % (max_deletions, count, orphaned, spread or "no pods",
+           " and %d NetworkPolicies" % policies if policies else ""),
+        {"error_type": "max_deletions", "would_delete_count": count + orphans, "would_delete": entries,
+         "changed": False})

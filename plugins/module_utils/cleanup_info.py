@@ -2,7 +2,9 @@
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """quarantine_info: every quarantined pod of a cluster from one LIST, described from its contract
-annotations (docs/contract.md) and its current status. info_entry and summarize are pure."""
+annotations (docs/contract.md) and its current status. A pod whose recorded NetworkPolicy is not
+there (its isolation is lost) is flagged, from one LIST of our policies per namespace scope, never
+a GET per pod. info_entry, policy_problems and summarize are pure."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,15 +13,22 @@ __metaclass__ = type
 import datetime
 
 from ansible_collections.triage.k8s.plugins.module_utils.cleanup_decide import format_duration
+from ansible_collections.triage.k8s.plugins.module_utils.cleanup_policies import policy_for_pod_uid
+from ansible_collections.triage.k8s.plugins.module_utils.cleanup_scope import check_namespaces
 from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client, describe_target
 from ansible_collections.triage.k8s.plugins.module_utils.contract import (
+    ANN_NETWORK_POLICY,
     ANN_QUARANTINED_AT,
+    FOR_POD_LABEL,
+    MANAGED_BY_LABEL,
+    MANAGED_BY_VALUE,
     QUARANTINED_LABEL,
     QUARANTINED_SELECTOR,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import (
+    is_our_network_policy,
     is_quarantined,
     pod_ready,
     quarantine_record,
@@ -74,6 +83,47 @@ def info_entry(pod, now):
     }
 
 
+POLICY_SELECTOR = "%s=%s,%s" % (MANAGED_BY_LABEL, MANAGED_BY_VALUE, FOR_POD_LABEL)
+
+
+def policy_index(policies):
+    """{(namespace, name): policy} of our NetworkPolicies (from one LIST per scope)."""
+    return dict(((p["metadata"].get("namespace"), p["metadata"].get("name")), p) for p in policies
+                if is_our_network_policy(p))
+
+
+def policy_problem(entry, index):
+    """Why the pod's recorded NetworkPolicy does not isolate it, or None (it is there, or none is
+    recorded). index is policy_index() of the pod's namespace scope."""
+    name = entry["network_policy"]
+    if not name:
+        return None
+    policy = index.get((entry["namespace"], name))
+    if policy is None:
+        return "missing"
+    uid = policy_for_pod_uid(policy)
+    if uid and uid != entry["uid"]:
+        return "made for another pod (uid %s)" % uid
+    return None
+
+
+def mark_policies(entries, index):
+    """Set network_policy_missing on every entry (None when not checked); return the warnings."""
+    warnings = []
+    for entry in entries:
+        if index is None:
+            entry["network_policy_missing"] = None
+            continue
+        problem = policy_problem(entry, index)
+        entry["network_policy_missing"] = problem is not None
+        if problem:
+            warnings.append('pod %s/%s is quarantined with NetworkPolicy "%s" (its %s annotation), but that policy '
+                            "is %s: the pod is not network-isolated; quarantine it again with network_isolation "
+                            "to restore it, or release it" % (entry["namespace"], entry["name"], entry["network_policy"],
+                                                              ANN_NETWORK_POLICY, problem))
+    return warnings
+
+
 def summarize(entries, ignored):
     by_namespace = {}
     for entry in entries:
@@ -87,6 +137,7 @@ def summarize(entries, ignored):
         "not_expired": sum(1 for e in entries if _expiry_bucket(e) == "not_expired"),
         "no_expiry": sum(1 for e in entries if _expiry_bucket(e) == "no_expiry"),
         "with_evidence": sum(1 for e in entries if e["evidence"]["exists"]),
+        "network_policy_missing": sum(1 for e in entries if e.get("network_policy_missing")),
         "look_alikes": len(ignored),
         "by_namespace": by_namespace,
     }
@@ -118,13 +169,38 @@ def describe(pods, now):
     return entries, summarize(entries, ignored), ignored
 
 
+def _policies(kube, scopes, warn):
+    """policy_index over the scopes (one LIST each), or None when listing is not allowed."""
+    policies = []
+    try:
+        for namespace in scopes:
+            policies.extend(kube.list("NetworkPolicy", namespace=namespace, label_selector=POLICY_SELECTOR))
+    except TriageError as exc:
+        if exc.details.get("status") != 403:
+            raise
+        warn("network_policy_missing was not checked: %s" % exc.msg)
+        return None
+    return policy_index(policies)
+
+
+def info(kube, namespaces, warn, now=None):
+    """The module result for these namespaces (empty: every namespace)."""
+    check_namespaces(kube, namespaces, "nothing was read", warn)
+    scopes = sorted(set(namespaces)) or [None]
+    pods = []
+    for namespace in scopes:
+        pods.extend(kube.list("Pod", namespace=namespace, label_selector=QUARANTINED_SELECTOR))
+    entries, _summary, ignored = describe(pods, now or datetime.datetime.now(datetime.timezone.utc))
+    # Only if a pod records a policy: a cluster without isolated quarantines needs no LIST of them.
+    index = _policies(kube, scopes, warn) if any(e["network_policy"] for e in entries) else {}
+    for warning in mark_policies(entries, index):
+        warn(warning)
+    return {"changed": False, "pods": entries, "summary": summarize(entries, ignored), "look_alikes": ignored}
+
+
 def run_info(module):
     namespaces = module.params.get("namespaces") or []
     if any(not isinstance(n, str) or not n.strip() for n in namespaces):
         raise TriageError("namespaces must contain namespace names, got %r" % (namespaces,))
     kube = Kube(build_api_client(module.params), describe_target(module.params))
-    pods = []
-    for namespace in sorted(set(namespaces)) or [None]:
-        pods.extend(kube.list("Pod", namespace=namespace, label_selector=QUARANTINED_SELECTOR))
-    entries, summary, ignored = describe(pods, datetime.datetime.now(datetime.timezone.utc))
-    return {"changed": False, "pods": entries, "summary": summary, "look_alikes": ignored}
+    return info(kube, namespaces, module.warn)

@@ -14,7 +14,8 @@ version_added: 0.1.0
 description:
   - Deletes the pods that P(triage.k8s.pod_quarantine#module) quarantined and whose quarantine has
     expired, and the NetworkPolicies this collection made for them. Also deletes this collection's
-    NetworkPolicies whose pod is gone.
+    NetworkPolicies that no longer isolate anything - orphans - whose pod is gone, replaced, or no
+    longer quarantined with them (see O(orphan_min_age)).
   - Finds the pods with one LIST and the label selector C(triage.k8s/quarantined=true), over all
     namespaces or one LIST per namespace given.
   - A pod is deleted only when it has both the C(triage.k8s/quarantined=true) label and the
@@ -28,8 +29,13 @@ description:
   - Every delete carries the uid and resourceVersion the pod had when listed. A pod that changed in
     between is read again and decided again, and deleted (with the new preconditions) only if it still
     qualifies.
-  - Every parameter is checked before anything is read. If more than O(max_deletions) pods would be
-    deleted, the module fails before deleting anything and says how many.
+  - After a delete fails, the pod (or NetworkPolicy) is read again. Gone, terminating or replaced
+    means the delete landed (its answer was lost) - it is reported as deleted. Still there means the
+    delete failed - RV(pods_failed), with the error. When the re-read fails too, the outcome is
+    unknown - RV(pods_unknown) - and C(changed) is true, as the delete may have landed.
+  - Every parameter is checked before anything is read; every namespace given must exist (one LIST of
+    namespaces, or a GET of the one given). If more than O(max_deletions) pods and orphaned
+    NetworkPolicies would be deleted, the module fails before deleting anything and says how many.
   - Deletes run in parallel, at most O(parallelism) at a time.
 author:
   - triage.k8s developers (@triage-k8s)
@@ -104,11 +110,28 @@ options:
     description: How many deletes run at the same time (1 to 32).
     type: int
     default: 5
+  orphan_min_age:
+    description:
+      - How old one of this collection's NetworkPolicies must be before it is deleted as an orphan while
+        its pod still exists but is no longer quarantined with it (released, or quarantined with another
+        NetworkPolicy or none). P(triage.k8s.pod_quarantine#module) creates the policy a moment before it
+        labels the pod; this keeps a quarantine in progress from looking orphaned.
+      - A duration such as V(10m), or V(0) for no wait. Policies whose pod is gone are deleted at once.
+      - A NetworkPolicy is this collection's only with the C(app.kubernetes.io/managed-by=triage.k8s) and
+        C(triage.k8s/for-pod) labels and the C(triage.k8s/for-pod-uid) annotation; no other is ever touched.
+        Orphans are deleted with their uid and resourceVersion as preconditions, after their pod is looked at
+        once more.
+    type: str
+    default: 10m
 notes:
-  - RBAC needed - list and delete on pods; list and delete on networkpolicies; get on pods (to check
-    whether the pod of a leftover NetworkPolicy is gone). See C(docs/rbac/cleanup.yaml).
-  - The module fails, after doing everything it could, when any delete failed. The result still lists
-    what was deleted, kept and failed.
+  - RBAC needed - list and delete on pods; list and delete on networkpolicies; get on pods (to re-read a
+    pod after a failed delete, and to look at the pod of a leftover NetworkPolicy); get (one namespace) or
+    list (several) on namespaces to check the namespaces given exist - without it the module warns that it
+    could not check. See C(docs/rbac/cleanup.yaml).
+  - The module fails, after doing everything it could, when any delete failed or its outcome is unknown.
+    The result still lists what was deleted, kept, failed and unknown, and the message names them.
+  - The API layer retries throttling (429), server errors and lost answers of these preconditioned deletes
+    itself; the module does not retry them again.
   - A pod being deleted with a grace period keeps its label until it is gone; later runs report it as
     already being deleted.
 seealso:
@@ -153,6 +176,7 @@ pods_deleted:
     - Pods deleted (in check mode - that would be deleted), with why, and the quarantine record
       (quarantined_at, quarantined_by, quarantine_reason, expires_at, evidence bundle, network_policy).
     - C(reevaluated) is true when the pod changed since it was listed and was decided again before deletion.
+    - C(note), when present, says how a delete whose answer was lost was confirmed by reading the pod again.
   returned: always
   type: list
   elements: dict
@@ -174,7 +198,14 @@ pods_skipped:
   type: list
   elements: dict
 pods_failed:
-  description: Pods whose delete failed, each with the error.
+  description: Pods whose delete failed (read again, they are still there), each with the error.
+  returned: always
+  type: list
+  elements: dict
+pods_unknown:
+  description:
+    - Pods whose delete failed and which could not be read again either (the API server went away), each
+      with the error. Each may or may not be deleted; the next run tells. They make C(changed) true.
   returned: always
   type: list
   elements: dict
@@ -195,14 +226,27 @@ network_policies_failed:
   returned: always
   type: list
   elements: dict
+network_policies_unknown:
+  description: NetworkPolicies whose delete failed and which could not be read again, with the error.
+  returned: always
+  type: list
+  elements: dict
 summary:
-  description: Counts - listed, deleted, skipped, failed, network_policies_deleted, network_policies_failed, and per namespace.
+  description:
+    - Counts - listed, deleted, skipped, failed, unknown, network_policies_deleted, network_policies_failed,
+      network_policies_unknown, and per namespace.
   returned: always
   type: dict
-  sample: {"listed": 12, "deleted": 3, "skipped": 9, "failed": 0, "network_policies_deleted": 1,
-           "network_policies_failed": 0, "by_namespace": {"shop": {"deleted": 3, "skipped": 9, "failed": 0}}}
+  sample: {"listed": 12, "deleted": 3, "skipped": 9, "failed": 0, "unknown": 0, "network_policies_deleted": 1,
+           "network_policies_failed": 0, "network_policies_unknown": 0,
+           "by_namespace": {"shop": {"deleted": 3, "skipped": 9, "failed": 0, "unknown": 0}}}
+missing_namespaces:
+  description: When a namespace given does not exist on the cluster, the ones that do not.
+  returned: failure (namespace not found)
+  type: list
+  elements: str
 would_delete_count:
-  description: When O(max_deletions) stopped the run, how many pods would have been deleted.
+  description: When O(max_deletions) stopped the run, how many pods and orphaned NetworkPolicies would have been deleted.
   returned: failure (max_deletions)
   type: int
 """
@@ -222,6 +266,7 @@ ARGUMENT_SPEC = dict(
     max_deletions=dict(type="int", default=100),
     grace_period=dict(type="int"),
     parallelism=dict(type="int", default=5),
+    orphan_min_age=dict(type="str", default="10m"),
 )
 
 

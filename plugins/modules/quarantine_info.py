@@ -18,6 +18,11 @@ description:
     expiry, evidence, owner at quarantine time, network policy - and from its current status.
   - Pods that carry the label but not the C(triage.k8s/quarantined-at) annotation are look-alikes, not
     quarantined by this collection; they are listed apart in RV(look_alikes).
+  - A pod whose recorded NetworkPolicy (annotation C(triage.k8s/network-policy)) does not exist is not
+    network-isolated any more; it is flagged with C(network_policy_missing), counted in the summary, and
+    named in a warning. The policies are read with one LIST per namespace given (or one for the cluster),
+    never a GET per pod.
+  - Every namespace given must exist - a misspelled one fails the module, naming it and the cluster.
   - Read only.
 author:
   - triage.k8s developers (@triage-k8s)
@@ -38,7 +43,9 @@ options:
     elements: str
     default: []
 notes:
-  - RBAC needed - list on pods (cluster-wide, or in each namespace given).
+  - RBAC needed - list on pods and on networkpolicies (cluster-wide, or in each namespace given); get (one
+    namespace) or list (several) on namespaces to check that the namespaces given exist. Without list on
+    networkpolicies, or on namespaces, the module warns that it could not check.
   - O(ignore:expired) is computed from the C(triage.k8s/expires-at) annotation alone. What
     P(triage.k8s.quarantine_cleanup#module) deletes also depends on its O(triage.k8s.quarantine_cleanup#module:older_than),
     O(triage.k8s.quarantine_cleanup#module:rules) and O(triage.k8s.quarantine_cleanup#module:require_evidence);
@@ -113,6 +120,11 @@ pods:
     network_policy:
       description: Name of the NetworkPolicy made for the pod, or null.
       type: str
+    network_policy_missing:
+      description:
+        - True when the pod records a NetworkPolicy that does not exist (its isolation is lost), false when
+          it exists or none is recorded, null when the policies could not be listed.
+      type: bool
     original_labels:
       description: The labels the quarantine changed, with their old values.
       type: dict
@@ -135,10 +147,13 @@ pods:
       evidence: {"exists": false, "name": null, "collected_at": null}
       owner: {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d4b9c", "uid": "9f0e..."}
       network_policy: null
+      network_policy_missing: false
       original_labels: {"release": "stable"}
       health: {"phase": "Running", "ready": true, "restarts": 7, "terminating": false}
 summary:
-  description: Counts overall and by namespace; C(not_expired) have an expiry in the future, C(no_expiry) none.
+  description:
+    - Counts overall and by namespace; C(not_expired) have an expiry in the future, C(no_expiry) none.
+    - C(network_policy_missing) counts the pods whose recorded NetworkPolicy does not exist.
   returned: always
   type: dict
   sample:
@@ -147,6 +162,7 @@ summary:
     not_expired: 1
     no_expiry: 1
     with_evidence: 2
+    network_policy_missing: 0
     look_alikes: 0
     by_namespace: {"shop": {"total": 3, "expired": 1, "not_expired": 1, "no_expiry": 1}}
 look_alikes:
@@ -154,6 +170,11 @@ look_alikes:
   returned: always
   type: list
   elements: dict
+missing_namespaces:
+  description: When a namespace given does not exist on the cluster, the ones that do not.
+  returned: failure (namespace not found)
+  type: list
+  elements: str
 """
 
 from ansible_collections.triage.k8s.plugins.module_utils.cleanup_info import run_info

@@ -44,8 +44,13 @@ def test_describes_every_quarantined_pod_and_counts(api, core, namespace, ansibl
     assert pods["future"]["health"]["restarts"] >= 1
     assert pods["no-ttl"]["expires_at"] is None and pods["no-ttl"]["expired"] is False
     assert [p["name"] for p in result["look_alikes"]] == ["label-only"]
+    # "expired" records a NetworkPolicy nobody made: its isolation is reported lost.
+    assert expired["network_policy_missing"] is True and pods["future"]["network_policy_missing"] is False
+    assert any('pod %s/expired is quarantined with NetworkPolicy "triage-quarantine-expired-1"' % namespace in w
+               for w in result.get("warnings", [])), result.get("warnings")
     assert result["summary"] == {
         "total": 3, "expired": 1, "not_expired": 1, "no_expiry": 1, "with_evidence": 1, "look_alikes": 1,
+        "network_policy_missing": 1,
         "by_namespace": {namespace: {"total": 3, "expired": 1, "not_expired": 1, "no_expiry": 1}}}
     assert pod_snapshot(core, namespace, "expired") == before  # read only
 

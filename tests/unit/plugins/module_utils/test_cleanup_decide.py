@@ -22,19 +22,12 @@ from ansible_collections.triage.k8s.plugins.module_utils.cleanup_decide import (
     deletion_limit_error,
     evidence_of,
     format_duration,
-    orphan_verdict,
-    policy_links,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.contract import (
     ANN_EVIDENCE,
     ANN_EXPIRES_AT,
-    ANN_NETWORK_POLICY,
     ANN_ORIGINAL_LABELS,
     ANN_QUARANTINED_AT,
-    FOR_POD_LABEL,
-    FOR_POD_UID_ANNOTATION,
-    MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
     QUARANTINED_LABEL,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
@@ -81,6 +74,12 @@ DEFAULT = config(exclude_namespaces=["kube-system"], max_deletions=100)
 def test_defaults():
     assert DEFAULT["older_than"] is None and DEFAULT["rules"] == [] and DEFAULT["require_evidence"] is True
     assert DEFAULT["namespaces"] is None and DEFAULT["exclude_namespaces"] == frozenset(["kube-system"])
+    assert DEFAULT["orphan_min_age"] == 600
+
+
+@pytest.mark.parametrize("given, seconds", [("0", 0), ("0s", 0), (" 0 ", 0), ("90s", 90), ("1h", 3600), (None, 600)])
+def test_orphan_min_age(given, seconds):
+    assert config(max_deletions=1, orphan_min_age=given)["orphan_min_age"] == seconds
 
 
 @pytest.mark.parametrize("params, needle", [
@@ -97,6 +96,9 @@ def test_defaults():
     ({"namespaces": ["kube-system", "shop"], "exclude_namespaces": ["kube-system"]},
      "namespace(s) kube-system are both in namespaces and in exclude_namespaces"),
     ({"namespaces": [""]}, "namespaces must contain namespace names"),
+    ({"namespaces": ["../other"]}, 'namespaces: invalid namespace "../other": must be a lowercase RFC 1123 label'),
+    ({"exclude_namespaces": ["Kube_System"]}, 'exclude_namespaces: invalid namespace "Kube_System"'),
+    ({"orphan_min_age": "soon"}, "orphan_min_age: invalid duration 'soon'"),
 ])
 def test_bad_parameters_are_refused_before_anything(params, needle):
     base = {"max_deletions": 10}
@@ -125,6 +127,15 @@ def test_max_deletions_error_says_how_many_and_where():
     err = deletion_limit_error(3, 2, entries, policies=1)
     assert "max_deletions is 2 but 3 pods would be deleted (a (2), b (1)) and 1 NetworkPolicies" in err.msg
     assert "nothing was deleted" in err.msg and err.details["would_delete_count"] == 3
+
+
+def test_orphaned_policies_count_against_max_deletions():
+    entries = [{"namespace": "a", "name": "1"}]
+    assert deletion_limit_error(1, 3, entries, policies=3, orphans=2) is None
+    err = deletion_limit_error(1, 2, entries, policies=3, orphans=2)
+    assert "max_deletions is 2 but 1 pods and 2 orphaned NetworkPolicies would be deleted (a (1))" in err.msg
+    assert err.details["would_delete_count"] == 3 and err.details["changed"] is False
+    assert "(no pods)" in deletion_limit_error(0, 0, [], policies=1, orphans=1).msg
 
 
 # --- the decision, by example ---------------------------------------------------------------
@@ -211,36 +222,6 @@ def test_released_pod_is_never_deleted():
     meta.update(apply_merge_patch(meta, release_patch(pod_)["metadata"]))
     assert QUARANTINED_LABEL not in meta["labels"] and ANN_EVIDENCE in meta["annotations"]
     assert not decide(pod_, NOW, config(older_than="1s", require_evidence=False, max_deletions=9))["delete"]
-
-
-# --- NetworkPolicies ----------------------------------------------------------------------
-
-def policy(pod_name="p", uid="uid-p", namespace="shop", name="triage-quarantine-p-1234", ours=True):
-    labels = {MANAGED_BY_LABEL: MANAGED_BY_VALUE, FOR_POD_LABEL: pod_name} if ours else {"app": "x"}
-    annotations = {FOR_POD_UID_ANNOTATION: uid} if uid else {}
-    return {"metadata": {"name": name, "namespace": namespace, "uid": "np-" + name, "labels": labels,
-                         "annotations": annotations}}
-
-
-def test_policy_links_by_uid_or_by_the_pod_annotation():
-    subject = quarantined()
-    assert policy_links(policy(), subject)
-    assert not policy_links(policy(uid="someone-else"), subject)
-    assert not policy_links(policy(namespace="other"), subject)
-    assert not policy_links(policy(ours=False), subject)
-    subject["metadata"]["annotations"][ANN_NETWORK_POLICY] = "triage-quarantine-p-1234"
-    assert policy_links(policy(uid=None), subject)
-
-
-def test_orphan_verdicts():
-    assert orphan_verdict(policy(), None) == (True, "its pod p is gone")
-    assert orphan_verdict(policy(), pod(uid="new-uid"))[0] is True
-    assert orphan_verdict(policy(), pod(uid="uid-p")) == (
-        False, "its pod p still exists and is not quarantined (released?): left alone")
-    assert orphan_verdict(policy(uid=None), pod())[0] is False
-    assert orphan_verdict(policy(uid=None), None)[0] is True
-    long_name = "x" * 63
-    assert orphan_verdict(policy(pod_name=long_name), None)[0] is False
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -71,20 +71,36 @@ def _pid_alive(pid):
 
 
 class _Lock(object):
-    """An exclusive flock on the fault cluster, shared by every test session on this machine."""
+    """An exclusive flock on the fault cluster, shared by every test session on this machine.
+
+    Reentrant within this process (a fixture may take it while a test holds it: flock would
+    otherwise block on the process's own lock)."""
+
+    _depth = 0
+    _guard = threading.Lock()
 
     def __init__(self, timeout=900):
         self.timeout = timeout
         self.handle = None
 
     def __enter__(self):
+        with _Lock._guard:
+            if _Lock._depth:
+                _Lock._depth += 1
+                return self
+        self._acquire()
+        with _Lock._guard:
+            _Lock._depth += 1
+        return self
+
+    def _acquire(self):
         os.makedirs(localcluster.state_dir(), exist_ok=True)
         self.handle = open(_lock_path(), "a+")
         deadline = time.monotonic() + self.timeout
         while True:
             try:
                 fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                return
             except OSError as exc:
                 if exc.errno not in (errno.EAGAIN, errno.EACCES):
                     raise
@@ -94,6 +110,10 @@ class _Lock(object):
             time.sleep(0.2)
 
     def __exit__(self, *exc):
+        with _Lock._guard:
+            _Lock._depth -= 1
+            if self.handle is None:
+                return  # a nested entry: the outer one unlocks
         fcntl.flock(self.handle, fcntl.LOCK_UN)
         self.handle.close()
         self.handle = None

@@ -136,6 +136,11 @@ def _forbidden(status, verb, resource, namespace):
     user_match = _USER_RE.search(server_msg)
     user = user_match.group(1) if user_match else None
     checked = match.groupdict() if match else {}
+    if not match and ("admission" in server_msg.lower() or "denied" in server_msg.lower()):
+        # ValidatingAdmissionPolicy, a webhook or PodSecurity: more RBAC would not help.
+        return ("Forbidden: an admission check of the API server refused to %s %s%s (not an RBAC permission: "
+                "granting verbs will not help; see the policy or webhook named here). API server said: %s"
+                % (verb or "change", resource or "this object", _where(namespace), server_msg)), {}
     # The server knows what was really checked (e.g. "impersonate" on "users", or a
     # subresource like "pods/eviction"); the grant hint prefers it over the caller's view.
     need_verb, need_resource = checked.get("verb") or verb, checked.get("resource") or resource
@@ -313,12 +318,30 @@ def _is(exc, *names):
     return bool(classes) and isinstance(exc, classes)
 
 
+def _proxy_from(chain):
+    """The proxy a failed connection went through, its password masked, or None."""
+    for item in chain:
+        proxy = getattr(getattr(item, "pool", None), "proxy", None)
+        if proxy is not None and getattr(proxy, "host", None):
+            user = (getattr(proxy, "auth", None) or "").split(":", 1)[0]
+            return "%s://%s%s:%s" % (proxy.scheme or "http", "%s:********@" % user if user else "", proxy.host,
+                                     proxy.port or (443 if proxy.scheme == "https" else 80))
+    return None
+
+
 def _network_error(exc, verb, resource, namespace, name, target):
     chain = _chain(exc)
     where = _host_from(chain, target)
     details = {"error_type": "unreachable"}
     if target:
         details["target"] = target
+    if any(_is(item, "ProxyError") for item in chain):
+        last = scrub(chain[-1]).splitlines()[-1] if str(chain[-1]) else type(chain[-1]).__name__
+        proxy = _proxy_from(chain) or "the configured proxy"
+        details["error_type"] = "proxy"
+        return TriageError("cannot reach the API server at %s through the proxy %s: the proxy failed (%s) - check "
+                           "proxy (and no_proxy)" % (where, proxy, re.sub(r"//[^/@\s]*@", "//<redacted>@", last)),
+                           details)
     for item in chain:
         # A missing ca_cert/client_cert/client_key surfaces only when connecting.
         if isinstance(item, (FileNotFoundError, PermissionError, IsADirectoryError)):

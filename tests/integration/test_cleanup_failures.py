@@ -148,7 +148,7 @@ def test_a_refused_delete_is_a_failure_and_the_rest_is_deleted(api, namespace, a
         assert proc.returncode != 0, out
         last = [line for line in out.splitlines() if "cleanup failed on" in line][-1]
         assert "cleanup failed on 1 of 1 cluster(s): %s (deleted 1 of 2 quarantined pods" % context in last, last
-        assert "Not deleted: pod %s/b-denied: Forbidden: cannot delete pods" % namespace in last, last
+        assert "Not deleted: pod %s/b-denied: Forbidden: an admission check of the API server refused to delete pods" % namespace in last, last
         (run_dir,) = list(reports.iterdir())
         report = json.loads((run_dir / ("%s.json" % context)).read_text())
         assert report["status"] == "failed" and report["changed"] is True

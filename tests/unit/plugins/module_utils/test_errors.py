@@ -286,3 +286,37 @@ def test_refused_exec_websocket_names_verb_and_resource():
     assert 'grant the "create" and "get" verbs on "pods/exec"' in err.msg
     assert "audit-id" not in err.msg
     assert err.msg.endswith('API server said: pods "web-1" is forbidden')
+
+
+def test_a_refusing_proxy_is_named_without_its_password():
+    # A real urllib3 failure: a proxy on a loopback port nothing listens on.
+    import socket
+    from kubernetes import client as k8s_client
+    from ansible_collections.triage.k8s.plugins.module_utils.errors import translate_exception as translate
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = k8s_client.Configuration()
+    config.host, config.proxy, config.verify_ssl = "https://127.0.0.1:6443", "http://u:s3cret@127.0.0.1:%d" % port, False
+    config.retries = False
+    try:
+        k8s_client.CoreV1Api(k8s_client.ApiClient(config)).list_namespace(_request_timeout=3)
+    except Exception as exc:  # the client's own exception chain
+        error = translate(exc, "list", "namespaces")
+    assert "through the proxy http://u:********@127.0.0.1:%d" % port in error.msg
+    assert "s3cret" not in error.msg and error.details["error_type"] == "proxy"
+
+
+def test_an_admission_denial_is_not_worded_as_rbac():
+    import json
+    from kubernetes.client.exceptions import ApiException
+    from ansible_collections.triage.k8s.plugins.module_utils.errors import translate_exception as translate
+
+    exc = ApiException(status=403, reason="Forbidden")
+    exc.body = json.dumps({"kind": "Status", "code": 403, "reason": "Forbidden", "message":
+                           "pods \"web-1\" is forbidden: ValidatingAdmissionPolicy 'keep-pods' with binding 'keep' "
+                           "denied request: pods in this namespace are kept"})
+    error = translate(exc, "delete", "pods", namespace="shop", name="web-1")
+    assert error.msg.startswith("Forbidden: an admission check of the API server refused to delete pods")
+    assert "grant the" not in error.msg and "keep-pods" in error.msg

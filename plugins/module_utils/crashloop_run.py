@@ -285,6 +285,12 @@ def run_crashloop(module):
         classified = iter_scan(kube, scopes, policy, params["page_size"])
     pods = []
     summary = summarize(_keep(classified, pods, params["only_unhealthy"]))
+    if params["name"] and not params["wait_for"] and not params["label_selectors"] and not params["field_selectors"] \
+            and summary["total"] == 0:
+        # One named pod that is not there is a typo or a pod already gone, not a healthy scan.
+        raise TriageError('pod "%s" not found in namespace "%s"%s' % (
+            params["name"], params["namespace"], " on %s" % kube.target if kube.target else ""),
+            {"error_type": "not_found"})
     result = {
         "changed": False,
         "pods": pods,

@@ -46,7 +46,9 @@ attributes:
     support: none
 options:
   name:
-    description: One pod, in O(namespace).
+    description:
+      - One pod, in O(namespace). The module fails when there is no such pod (without selectors or O(wait_for)),
+        so a misspelled name is not reported as a healthy scan.
     type: str
   namespace:
     description: The namespace to scan (or of O(name) and O(owner)). Without it and O(namespaces), all namespaces.

@@ -6,6 +6,9 @@
 - Directories are 0700 and files 0600, created exclusively (never through an existing path).
 - Every file is hashed (sha256) and counted while it is written, so large logs are never read
   twice; manifest.json lists them all, SHA256SUMS allows `sha256sum -c`.
+- Every file is redacted on its way in, with the collection's one rule set (Redaction): text line
+  by line as it streams, YAML and JSON value by value. Only the raw tar stream of a copy (never
+  kept) and copied binary files (recorded in the manifest) are written as they come.
 - Files are fsynced before the rename, so a crash (or power loss) leaves either `<name>.partial`
   or a complete `<name>`: never a bundle that only looks complete.
 - Copies out of a container arrive as tar streams and are extracted here without trusting
@@ -30,6 +33,7 @@ except ImportError:  # reported by client.require_kubernetes() (PyYAML comes wit
     HAS_YAML = False
 
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_redact import redact_string
 
 PARTIAL_SUFFIX = ".partial"
 ARCHIVE_SUFFIX = ".tar.gz"
@@ -40,6 +44,10 @@ FILE_MODE = 0o600
 CHUNK = 64 * 1024
 # Room left in a 255-byte file name for ".tar.gz.partial" and a "-99" collision suffix.
 MAX_NAME = 255 - len(ARCHIVE_SUFFIX + PARTIAL_SUFFIX) - 3
+# How a file is redacted: as text (the default), text unless it looks binary, or not at all.
+TEXT, AUTO, RAW = "text", "auto", None
+# A NUL byte in the first block marks a binary file, as git and grep decide.
+BINARY_SNIFF = 8192
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -67,25 +75,44 @@ def _os_error(action, path, exc):
 class HashingWriter(object):
     """A file being written into the bundle; size and sha256 are known when it closes."""
 
-    def __init__(self, bundle, rel, fd):
+    def __init__(self, bundle, rel, fd, redact=TEXT):
         self.bundle = bundle
         self.rel = rel
         self.handle = os.fdopen(fd, "wb")
         self.sha = hashlib.sha256()
         self.size = 0
         self.closed = False
+        self.mode = redact if bundle.redaction is not None and bundle.redaction.enabled else RAW
+        self.redactor = bundle.redaction.stream() if self.mode == TEXT else None
 
-    def write(self, data):
+    @property
+    def redactions(self):
+        return self.redactor.count if self.redactor else 0
+
+    def _out(self, data):
         if data:
             self.handle.write(data)
             self.sha.update(data)
             self.size += len(data)
+
+    def write(self, data):
+        if not data:
+            return
+        if self.mode == AUTO:  # decided on the first block
+            if b"\x00" in data[:BINARY_SNIFF]:
+                self.mode = RAW
+                self.bundle.keep_unredacted(self.rel, "binary (NUL bytes in its first %d bytes)" % BINARY_SNIFF)
+            else:
+                self.mode, self.redactor = TEXT, self.bundle.redaction.stream()
+        self._out(self.redactor.feed(data) if self.redactor else data)
 
     def close(self):
         if self.closed:
             return
         self.closed = True
         try:
+            if self.redactor:
+                self._out(self.redactor.flush())
             self.handle.flush()
             os.fsync(self.handle.fileno())
         finally:
@@ -110,6 +137,8 @@ class Bundle(object):
         self.final = os.path.join(dest, name)
         self.files = {}
         self.lock = threading.Lock()
+        self.redaction = None  # evidence_redact_objects.Redaction; None or disabled: nothing redacted
+        self.not_redacted = {}
 
     @classmethod
     def create(cls, dest, name):
@@ -156,23 +185,30 @@ class Bundle(object):
                 pass
             os.chmod(directory, DIR_MODE)
 
-    def open(self, rel):
-        """A HashingWriter for a new file (0600, exclusive): use as a context manager."""
+    def open(self, rel, redact=TEXT):
+        """A HashingWriter for a new file (0600, exclusive): use as a context manager.
+
+        redact: TEXT (line by line), AUTO (as text unless binary) or RAW."""
         path = self._path(rel)
         with self.lock:
             self._ensure_dirs(path)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), FILE_MODE)
         os.fchmod(fd, FILE_MODE)
-        return HashingWriter(self, rel, fd)
+        return HashingWriter(self, rel, fd, redact)
 
     def register(self, rel, size, sha256):
         with self.lock:
             self.files[rel] = {"path": rel, "size": size, "sha256": sha256}
 
+    def keep_unredacted(self, rel, reason):
+        with self.lock:
+            self.not_redacted[rel] = reason
+
     def discard(self, rel):
         """Remove a file written earlier (a temporary one) from the bundle and the disk."""
         with self.lock:
             self.files.pop(rel, None)
+            self.not_redacted.pop(rel, None)
         try:
             os.unlink(self._path(rel))
         except FileNotFoundError:
@@ -182,22 +218,36 @@ class Bundle(object):
         with self.lock:
             return sorted(self.files)
 
-    def write_bytes(self, rel, data):
-        with self.open(rel) as handle:
+    def write_bytes(self, rel, data, redact=TEXT):
+        with self.open(rel, redact) as handle:
             handle.write(data)
         return rel
 
     def write_text(self, rel, text):
         return self.write_bytes(rel, text.encode("utf-8"))
 
+    def _values(self, obj):
+        """obj with every string value redacted (YAML and JSON are redacted as data, not as text,
+        so a line folded by the serializer cannot hide a secret from a line-based rule)."""
+        return self.redaction.strings(obj) if self.redaction is not None else obj
+
     def write_json(self, rel, obj):
-        return self.write_text(rel, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+        return self.write_bytes(rel, (json.dumps(self._values(obj), indent=2, sort_keys=True) + "\n").encode("utf-8"),
+                                RAW)
 
     def write_yaml(self, rel, obj):
         if not HAS_YAML:
             return self.write_json(rel[:-5] + ".json" if rel.endswith(".yaml") else rel, obj)
-        return self.write_text(rel, yaml.safe_dump(obj, default_flow_style=False, sort_keys=False,
-                                                   allow_unicode=True))
+        text = yaml.safe_dump(self._values(obj), default_flow_style=False, sort_keys=False, allow_unicode=True)
+        return self.write_bytes(rel, text.encode("utf-8"), RAW)
+
+    def redaction_record(self):
+        """manifest.json's `redaction`: the rules, counts by shape, files kept as they came."""
+        with self.lock:
+            kept = [{"path": p, "reason": r} for p, r in self.not_redacted.items()]
+        if self.redaction is None:
+            return {"enabled": False, "total": 0, "not_redacted": kept}
+        return self.redaction.record(kept)
 
     def total_size(self):
         with self.lock:
@@ -213,12 +263,16 @@ class Bundle(object):
             with self.lock:
                 listed = sorted(self.files.values(), key=lambda f: f["path"])
             sums = "".join("%s  %s\n" % (f["sha256"], f["path"]) for f in listed)
-            self.write_text(CHECKSUMS, sums)
+            self.write_bytes(CHECKSUMS, sums.encode("utf-8"), RAW)
             with self.lock:
                 manifest = dict(manifest, files=sorted(self.files.values(), key=lambda f: f["path"]))
             manifest["size_bytes"] = sum(f["size"] for f in manifest["files"])
+            # The manifest's own values (errors, commands, notes) pass the same rules before the count.
+            manifest = self._values(manifest)
+            manifest["redaction"] = self.redaction_record()
+            manifest["redactions"] = manifest["redaction"]["total"]
             data = (json.dumps(manifest, indent=2, sort_keys=True) + "\n").encode("utf-8")
-            self.write_bytes(MANIFEST, data)
+            self.write_bytes(MANIFEST, data, RAW)
             _fsync_tree(self.partial)
             os.rename(self.partial, self.final)
             _fsync_dir(self.dest)
@@ -309,6 +363,9 @@ def extract_tar(bundle, tar_path, root, max_bytes):
             if rel is None:
                 entry["note"] = "unsafe name (absolute or outside the copy): not extracted"
                 continue
+            if bundle.redaction is not None and bundle.redaction.enabled and _name_holds_secret(bundle, rel):
+                entry["note"] = "its name looks like a secret: not extracted"
+                continue
             if member.isdir():
                 entry["extracted"] = True
                 continue
@@ -320,7 +377,7 @@ def extract_tar(bundle, tar_path, root, max_bytes):
                 continue
             source = tar.extractfile(member)
             try:
-                handle = bundle.open("%s/%s" % (root, rel))
+                handle = bundle.open("%s/%s" % (root, rel), AUTO)
             except (FileExistsError, NotADirectoryError):
                 entry["note"] = "not extracted: an earlier member has the same path"
                 continue
@@ -330,6 +387,11 @@ def extract_tar(bundle, tar_path, root, max_bytes):
             total += member.size
             entry["extracted"] = True
     return members
+
+
+def _name_holds_secret(bundle, rel):
+    """Whether the rules would redact part of a member's path (which becomes a file name)."""
+    return bool(redact_string(rel, bundle.redaction.patterns)[1])
 
 
 def _member_type(member):

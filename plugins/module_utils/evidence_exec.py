@@ -36,9 +36,10 @@ class ExecApi(object):
         query = [("command", word) for word in command or []]
         query += [(key, value) for key, value in (("container", container), ("stderr", stderr), ("stdin", stdin),
                                                   ("stdout", stdout), ("tty", tty)) if value is not None]
+        # resource_path validates and quotes the names: none can move the request elsewhere.
         request = self.api_client.param_serialize(
-            "GET", "/api/v1/namespaces/{namespace}/pods/{name}/exec", path_params={"namespace": namespace, "name": name},
-            query_params=query, header_params={"Accept": "*/*"}, auth_settings=["BearerToken"])
+            "GET", resource_path("Pod", namespace, name, "exec"), query_params=query, header_params={"Accept": "*/*"},
+            auth_settings=["BearerToken"])
         # kubernetes.stream has replaced call_api with its websocket opener; .response is the WSClient.
         return self.api_client.call_api(*request, _request_timeout=_request_timeout).response
 
@@ -57,10 +58,11 @@ def _stream_api(api_client):
     return CoreV1Api(api_client), k8s_stream
 
 
-from ansible_collections.triage.k8s.plugins.module_utils.errors import translate_exception
-from ansible_collections.triage.k8s.plugins.module_utils.evidence_bundle import extract_tar
+from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError, translate_exception
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_bundle import RAW, extract_tar
 from ansible_collections.triage.k8s.plugins.module_utils.evidence_plan import FAILED, OK, SKIPPED, combine
-from ansible_collections.triage.k8s.plugins.module_utils.evidence_redact import LineRedactor, redact_text
+from ansible_collections.triage.k8s.plugins.module_utils.kube import resource_path
+from ansible_collections.triage.k8s.plugins.module_utils.names import container_problem
 
 STDOUT, STDERR, ERROR = 1, 2, 3
 # Runtimes that report a non-zero exit only in the Status message (KWOK, some older kubelets).
@@ -94,11 +96,10 @@ def exit_status(error_text):
 
 
 class _Sink(object):
-    """A bundle file fed by one channel: redacted line by line when patterns are given, capped."""
+    """A bundle file fed by one channel (the bundle redacts it line by line), capped."""
 
-    def __init__(self, handle, patterns, limit):
+    def __init__(self, handle, limit):
         self.handle = handle
-        self.redactor = LineRedactor(patterns) if patterns else None
         self.limit = limit
         self.received = 0
         self.truncated = False
@@ -110,12 +111,7 @@ class _Sink(object):
         if len(data) > room:
             data, self.truncated = data[:room], True
         self.received += len(data)
-        self.handle.write(self.redactor.feed(data) if self.redactor else data)
-
-    def close(self):
-        if self.redactor:
-            self.handle.write(self.redactor.flush())
-        return self.redactor.count if self.redactor else 0
+        self.handle.write(data)
 
 
 def run_command(api_client, namespace, pod, container, command, timeout, stdout, stderr=None, target=None,
@@ -124,6 +120,9 @@ def run_command(api_client, namespace, pod, container, command, timeout, stdout,
 
     Stops reading (and closes the stream) at the timeout or when the stdout sink is full.
     """
+    problem = container_problem(container)
+    if problem:  # it reaches the query string: only a name the API server could have made gets there
+        raise TriageError(problem, {"error_type": "invalid_input"})
     api, open_stream = _stream_api(api_client)
     try:
         ws = open_stream(api.connect_get_namespaced_pod_exec, pod, namespace, command=command,
@@ -184,12 +183,12 @@ def collect_exec(ctx, plan):
 def _one_exec(ctx, api_client, entry):
     started = time.monotonic()
     # The command runs as given; what the bundle records of it is redacted like any other text.
-    shown = [redact_text(word, ctx.patterns) for word in entry["command"]]
+    shown = ctx.redaction.argv(entry["command"])
     record = {"index": entry["index"], "command": shown, "container": entry["container"],
               "stdout": entry["base"] + ".stdout", "stderr": entry["base"] + ".stderr",
               "result": entry["base"] + ".result.json"}
     with ctx.bundle.open(record["stdout"]) as out, ctx.bundle.open(record["stderr"]) as err:
-        stdout, stderr = _Sink(out, ctx.patterns, entry["max_bytes"]), _Sink(err, ctx.patterns, entry["max_bytes"])
+        stdout, stderr = _Sink(out, entry["max_bytes"]), _Sink(err, entry["max_bytes"])
         try:
             code, problem, timed_out = run_command(api_client, ctx.namespace, ctx.name, entry["container"],
                                                    entry["command"], entry["timeout"], stdout, stderr, ctx.kube.target,
@@ -197,7 +196,6 @@ def _one_exec(ctx, api_client, entry):
         except Exception as exc:  # the stream could not be opened: recorded, the others go on
             code, problem, timed_out = None, translate_exception(exc, "create", "pods/exec", ctx.namespace,
                                                                  ctx.name, ctx.kube.target).msg, False
-        ctx.count(stdout.close() + stderr.close())
     record.update(returncode=code, timed_out=timed_out, truncated=stdout.truncated,
                   duration_seconds=round(time.monotonic() - started, 3),
                   stdout_bytes=stdout.received, stderr_bytes=stderr.received)
@@ -226,16 +224,23 @@ def collect_copy(ctx, plan):
 def _one_copy(ctx, api_client, entry):
     record = {"index": entry["index"], "path": entry["path"], "container": entry["container"], "root": entry["root"]}
     tar_rel = entry["root"] + ".tar"
-    with ctx.bundle.open(tar_rel) as raw, ctx.bundle.open(entry["root"] + ".stderr") as err:
-        stdout, stderr = _Sink(raw, None, entry["max_bytes"]), _Sink(err, ctx.patterns, 1024 * 1024)
-        try:
-            code, problem, _timed_out = run_command(api_client, ctx.namespace, ctx.name, entry["container"],
-                                                    entry["command"], entry["timeout"], stdout, stderr,
-                                                    ctx.kube.target, ctx.cancel)
-        except Exception as exc:
-            code, problem = None, translate_exception(exc, "create", "pods/exec", ctx.namespace, ctx.name,
-                                                      ctx.kube.target).msg
-        stderr.close()
+    try:
+        # The tar stream is parsed, never kept: written as it comes, removed in any case.
+        with ctx.bundle.open(tar_rel, RAW) as raw, ctx.bundle.open(entry["root"] + ".stderr") as err:
+            stdout, stderr = _Sink(raw, entry["max_bytes"]), _Sink(err, 1024 * 1024)
+            try:
+                code, problem, _timed_out = run_command(api_client, ctx.namespace, ctx.name, entry["container"],
+                                                        entry["command"], entry["timeout"], stdout, stderr,
+                                                        ctx.kube.target, ctx.cancel)
+            except Exception as exc:
+                code, problem = None, translate_exception(exc, "create", "pods/exec", ctx.namespace, ctx.name,
+                                                          ctx.kube.target).msg
+        return _extract_copy(ctx, entry, record, tar_rel, stdout, code, problem)
+    finally:
+        ctx.bundle.discard(tar_rel)
+
+
+def _extract_copy(ctx, entry, record, tar_rel, stdout, code, problem):
     record["tar_bytes"] = stdout.received
     if stdout.truncated:
         problem = "larger than max_bytes=%d: not copied (raise max_bytes or copy a smaller path)" % entry["max_bytes"]
@@ -250,7 +255,6 @@ def _one_copy(ctx, api_client, entry):
             record.update(members=len(members), extracted=sum(1 for m in members if m["extracted"]),
                           not_extracted=[m for m in members if not m["extracted"]][:LISTING_IN_MANIFEST])
             ctx.bundle.write_json(entry["root"] + ".listing.json", members)
-    ctx.bundle.discard(tar_rel)
     record["status"] = FAILED if problem else (OK if record.get("extracted") else SKIPPED)
     if problem:
         record["error"] = problem

@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
 import threading
 
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
@@ -24,8 +25,8 @@ from ansible_collections.triage.k8s.plugins.module_utils.evidence_describe impor
     services_selecting,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.evidence_plan import FAILED, OK, SKIPPED, UNAVAILABLE, combine
-from ansible_collections.triage.k8s.plugins.module_utils.evidence_redact import clean_manifest, redact_text
 from ansible_collections.triage.k8s.plugins.module_utils.kube import KINDS, resource_path
+from ansible_collections.triage.k8s.plugins.module_utils.names import container_problem, validate_name, validate_namespace
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_plan import restore_labels
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import (
     controller_ref,
@@ -38,21 +39,24 @@ METRICS_GROUP = "/apis/metrics.k8s.io"
 METRICS = METRICS_GROUP + "/v1beta1"
 # Answers that mean "this kubelet/cluster does not offer the checkpoint API".
 CHECKPOINT_UNAVAILABLE = (400, 404, 405, 500, 501, 503)
+# `v1` or `group.example/v1beta1`: nothing that could add a path segment.
+_API_VERSION = re.compile(r"(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+[a-z0-9]*\Z")
 
 
 class Collection(object):
     """Everything the collectors share: the client, the pod as read at the start, the bundle."""
 
-    def __init__(self, kube, pod, params, bundle, patterns, client_factory=None):
+    def __init__(self, kube, pod, params, bundle, redaction, client_factory=None):
         self.kube = kube
         self.pod = pod
         self.params = params
         self.bundle = bundle
-        self.patterns = patterns if params["redact"] else []
+        # One rule set for every file: the bundle applies it to whatever is written.
+        self.redaction = redaction
+        bundle.redaction = redaction
         self.client_factory = client_factory
         self.namespace = pod["metadata"]["namespace"]
         self.name = pod["metadata"]["name"]
-        self.redactions = 0
         self.cancel = threading.Event()
         self._lock = threading.Lock()
         self._cache = {}
@@ -73,15 +77,13 @@ class Collection(object):
             raise value
         return value
 
-    def count(self, n):
-        if n:
-            with self._lock:
-                self.redactions += n
+    @property
+    def redactions(self):
+        return self.redaction.tally.total
 
     def clean(self, obj):
-        cleaned, n = clean_manifest(obj, self.params["redact"], self.patterns, self.params.get("redact_env_names"))
-        self.count(n)
-        return cleaned
+        """An API object without managedFields, redacted (env values by name, every string)."""
+        return self.redaction.manifest(obj)
 
     # -- shared reads --------------------------------------------------------------------
     def events_for(self, obj):
@@ -92,11 +94,23 @@ class Collection(object):
     def owner_chain(self):
         return self.once("owners", lambda: owner_chain(self.kube, self.pod))
 
+    def clean_events_for(self, obj):
+        """The object's events, redacted, oldest first: events.yaml and describe.txt show the same."""
+        meta = obj.get("metadata") or {}
+        return self.once(("clean-events", meta.get("uid")), lambda: sorted(
+            (self.clean(e) for e in self.events_for(obj)),
+            key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or ""))
+
 
 def _resolve_path(kube, api_version, kind, namespace, name):
     """The API path of an owner object, for the kinds we know and, by discovery, any other."""
     if kind in KINDS:
         return resource_path(kind, namespace, name)
+    # Names from ownerReferences reach the path as they are: checked like resource_path does.
+    validate_name(kind or "owner", name, before_any_call=False)
+    validate_namespace(namespace, before_any_call=False)
+    if not _API_VERSION.match(api_version or ""):
+        raise TriageError("%s %s has an ownerReference apiVersion %r that is not group/version" % (kind, name, api_version))
     base = "/api/%s" % api_version if "/" not in api_version else "/apis/%s" % api_version
     listing = kube.request("GET", base, "get", "API discovery for %s" % api_version)
     for resource in listing.get("resources") or []:
@@ -162,11 +176,7 @@ def collect_events(ctx):
     chain, _notes = ctx.owner_chain()
     groups = []
     for obj in [ctx.pod] + chain:
-        events = sorted((ctx.clean(e) for e in ctx.events_for(obj)),
-                        key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or "")
-        for event in events:
-            if ctx.patterns and isinstance(event.get("message"), str):
-                event["message"] = redact_text(event["message"], ctx.patterns)
+        events = ctx.clean_events_for(obj)
         meta = obj["metadata"]
         groups.append({"object": {"kind": obj.get("kind") or "Pod", "name": meta.get("name"), "uid": meta.get("uid")},
                        "events": events})
@@ -179,7 +189,8 @@ def collect_describe(ctx):
         chain = ctx.owner_chain()[0]
     except TriageError:
         chain = []  # describe still says what the pod's ownerReference names
-    text = describe_pod(ctx.clean(ctx.pod), ctx.events_for(ctx.pod), chain)
+    # Redacted before describe shortens long values, so no cut can leave half a secret behind.
+    text = describe_pod(ctx.clean(ctx.pod), ctx.clean_events_for(ctx.pod), chain)
     return {"status": OK, "files": [ctx.bundle.write_text("describe.txt", text)]}
 
 
@@ -227,6 +238,8 @@ def collect_metrics(ctx):
         raise
     out = {}
     try:
+        validate_name("Pod", ctx.name, before_any_call=False)
+        validate_namespace(ctx.namespace, before_any_call=False)
         out["pod"] = _get_json(ctx.kube, "%s/namespaces/%s/pods/%s" % (METRICS, ctx.namespace, ctx.name),
                                "pods.metrics.k8s.io", ctx.namespace, ctx.name)
     except TriageError as exc:
@@ -237,11 +250,22 @@ def collect_metrics(ctx):
     node_name = (ctx.pod.get("spec") or {}).get("nodeName")
     if node_name:
         try:
+            validate_name("Node", node_name, before_any_call=False)
             out["node"] = _get_json(ctx.kube, "%s/nodes/%s" % (METRICS, node_name), "nodes.metrics.k8s.io",
                                     name=node_name)
         except TriageError as exc:
             out["node_error"] = exc.msg
     return {"status": OK, "files": [ctx.bundle.write_yaml("metrics.yaml", out)]}
+
+
+def _checkpoint_path(node, namespace, pod, container):
+    """nodes/NODE/proxy/checkpoint/NS/POD/CONTAINER, every segment validated first."""
+    problem = container_problem(container)
+    if problem:
+        raise TriageError(problem, {"error_type": "invalid_input"})
+    validate_name("Pod", pod, before_any_call=False)
+    validate_namespace(namespace, before_any_call=False)
+    return resource_path("Node", name=node, subresource="proxy/checkpoint/%s/%s/%s" % (namespace, pod, container))
 
 
 def collect_checkpoint(ctx):
@@ -255,9 +279,9 @@ def collect_checkpoint(ctx):
         return {"status": SKIPPED, "files": [], "note": "the pod is not scheduled on a node"}
     results, statuses = [], []
     for container in [c.get("name") for c in (ctx.pod.get("spec") or {}).get("containers") or []]:
-        path = "/api/v1/nodes/%s/proxy/checkpoint/%s/%s/%s" % (node_name, ctx.namespace, ctx.name, container)
         entry = {"container": container}
         try:
+            path = _checkpoint_path(node_name, ctx.namespace, ctx.name, container)
             answer = ctx.kube.request("POST", path, "create", "nodes/proxy", name=node_name,
                                       query={"timeout": str(ctx.params["timeout"])}, timeout=ctx.params["timeout"] + 10)
             entry.update(status=OK, archives_on_node=answer.get("items") or [])

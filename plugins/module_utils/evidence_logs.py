@@ -16,8 +16,7 @@ from ansible_collections.triage.k8s.plugins.module_utils.evidence_plan import (
     combine,
     log_query,
 )
-from ansible_collections.triage.k8s.plugins.module_utils.evidence_redact import LineRedactor
-from ansible_collections.triage.k8s.plugins.module_utils.kube import raw_request
+from ansible_collections.triage.k8s.plugins.module_utils.kube import raw_request, resource_path
 
 CHUNK = 256 * 1024
 CONNECT_TIMEOUT = 30
@@ -27,28 +26,25 @@ class Cancelled(Exception):
     pass
 
 
-def copy_stream(chunks, writer, patterns=None, cancel=None):
-    """Write chunks to writer, redacted line by line when patterns are given.
+def copy_stream(chunks, writer, cancel=None):
+    """Write chunks to writer (a bundle file, which redacts line by line); bytes read.
 
-    Returns (bytes read, redactions). Memory: one chunk plus at most one partial line.
+    Memory: one chunk plus at most one partial line.
     """
-    redactor = LineRedactor(patterns) if patterns else None
     received = 0
     for chunk in chunks:
         if cancel is not None and cancel.is_set():
             raise Cancelled("the collection was interrupted")
         received += len(chunk)
-        writer.write(redactor.feed(chunk) if redactor else chunk)
-    if redactor:
-        writer.write(redactor.flush())
-    return received, (redactor.count if redactor else 0)
+        writer.write(chunk)
+    return received
 
 
 def collect_log_stream(ctx, stream):
     """One container's current or previous log into stream['path']."""
     entry = dict((k, stream[k]) for k in ("container", "kind", "previous", "path"))
     query = log_query(stream["container"], stream["previous"], ctx.params)
-    path = "/api/v1/namespaces/%s/pods/%s/log" % (ctx.namespace, ctx.name)
+    path = resource_path("Pod", ctx.namespace, ctx.name, "log")  # validated and quoted: one segment each
     timeout = ctx.params["timeout"]
     try:
         response = raw_request(ctx.kube.api_client, "GET", path, query, {"Accept": "*/*"},
@@ -64,7 +60,7 @@ def collect_log_stream(ctx, stream):
         with ctx.bundle.open(stream["path"]) as handle:
             try:
                 chunks = response.stream(CHUNK, decode_content=True)
-                received, redactions = copy_stream(chunks, handle, ctx.patterns, ctx.cancel)
+                received = copy_stream(chunks, handle, ctx.cancel)
             except OSError as exc:  # writing failed (disk full, ...): the file keeps what was written
                 entry.update(status=FAILED, bytes=handle.size, error="cannot write %s after %d bytes: %s"
                              % (stream["path"], handle.size, exc.strerror or exc))
@@ -76,8 +72,7 @@ def collect_log_stream(ctx, stream):
                 return entry
     finally:
         response.release_conn()
-    ctx.count(redactions)
-    entry.update(status=OK, bytes=received, redactions=redactions)
+    entry.update(status=OK, bytes=received, redactions=handle.redactions)
     limit = ctx.params.get("limit_bytes")
     if limit and received >= limit:
         entry["note"] = "cut at limit_bytes=%d" % limit

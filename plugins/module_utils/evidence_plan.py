@@ -15,6 +15,7 @@ import shlex
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils.evidence_bundle import safe_component
 from ansible_collections.triage.k8s.plugins.module_utils.evidence_redact import compile_patterns
+from ansible_collections.triage.k8s.plugins.module_utils.names import name_problem, namespace_problem
 
 # Kept equal to galaxy.yml's version (a unit test checks): a module cannot read galaxy.yml at run time.
 COLLECTION_NAME = "triage.k8s"
@@ -59,7 +60,7 @@ def _command(value):
 
 def validate_params(params, impersonation=None):
     """Every parameter problem at once, before any request. Normalises exec commands in place."""
-    problems = []
+    problems = [p for p in (name_problem("Pod", params.get("name")), namespace_problem(params.get("namespace"))) if p]
     items = selected_items(params)
     for key in ("tail_lines", "since_seconds", "limit_bytes"):
         if params.get(key) is not None and params[key] <= 0:
@@ -100,7 +101,8 @@ def validate_params(params, impersonation=None):
     except ValueError as exc:
         problems.append(str(exc))
     if problems:
-        raise TriageError("invalid parameters: " + "; ".join(problems), {"error_type": "parameters"})
+        raise TriageError("invalid parameters: %s; nothing was read or written" % "; ".join(problems),
+                          {"error_type": "parameters"})
     return items
 
 

@@ -2,7 +2,8 @@
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pod_evidence's body: validate, read the pod once, collect the items in parallel with a bounded
-pool into `<bundle>.partial`, write the manifest, rename, archive, annotate a quarantined pod."""
+pool into `<bundle>.partial`, write the manifest, rename, archive, annotate a quarantined pod.
+Any failure after the bundle directory exists reports what is on disk (evidence_outcome)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -15,23 +16,25 @@ import os
 import re
 import socket
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client, describe_target
-from ansible_collections.triage.k8s.plugins.module_utils.contract import ANN_EVIDENCE
-from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError, scrub
+from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError, scrub, translate_exception
+from ansible_collections.triage.k8s.plugins.module_utils import evidence_outcome
 from ansible_collections.triage.k8s.plugins.module_utils.evidence_bundle import Bundle, bundle_name, stale_partials
 from ansible_collections.triage.k8s.plugins.module_utils import evidence_plan as plan
 from ansible_collections.triage.k8s.plugins.module_utils.evidence_exec import collect_copy, collect_exec
 from ansible_collections.triage.k8s.plugins.module_utils.evidence_items import COLLECTORS, Collection
 from ansible_collections.triage.k8s.plugins.module_utils.evidence_logs import collect_log_stream, log_item
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_outcome import annotate
 from ansible_collections.triage.k8s.plugins.module_utils.evidence_redact import compile_patterns
+from ansible_collections.triage.k8s.plugins.module_utils.evidence_redact_objects import Redaction
 from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_ops import caller_identity, read_pod
 from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import is_quarantined, quarantine_record
 from ansible_collections.triage.k8s.plugins.module_utils.timeutil import format_rfc3339
 
-ANNOTATE_ATTEMPTS = 5
 _CONTEXT_RE = re.compile(r"^context '([^']+)'")
 
 
@@ -90,14 +93,32 @@ def run_evidence(module):
     if stale:
         module.warn("earlier collections for this pod were interrupted and left incomplete bundles in %s: %s "
                     "(inspect or delete them)" % (dest, ", ".join(stale)))
-    ctx = Collection(kube, pod, params, bundle, compile_patterns(params["redact_patterns"]),
-                     client_factory=lambda: build_api_client(params))
-    clock = time.monotonic()
+    # From here on something is on disk: every outcome reports it (evidence_outcome.failure).
     try:
-        results = collect(ctx, items)
+        return _collect_and_finish(module, kube, pod, items, bundle, identity, api_client, target, started)
+    except TriageError as exc:
+        raise evidence_outcome.failure(exc, bundle, params["archive"])
     except KeyboardInterrupt:
-        raise TriageError("interrupted: the collection stopped and the bundle stays incomplete, as %s" % bundle.partial,
-                          {"partial": bundle.partial, "changed": True})
+        interrupted = TriageError("interrupted: the collection stopped before the bundle was finished.")
+        raise evidence_outcome.failure(interrupted, bundle, params["archive"])
+    except Exception as exc:  # a bug must still say what it left on disk
+        error = translate_exception(exc, None, None, target=target)
+        error.details["exception"] = traceback.format_exc()
+        raise evidence_outcome.failure(error, bundle, params["archive"])
+
+
+def _redaction(params):
+    if not params["redact"]:
+        return Redaction([])
+    return Redaction(compile_patterns(params["redact_patterns"]), params.get("redact_env_names"),
+                     len(params["redact_patterns"] or []))
+
+
+def _collect_and_finish(module, kube, pod, items, bundle, identity, api_client, target, started):
+    params = module.params
+    ctx = Collection(kube, pod, params, bundle, _redaction(params), client_factory=lambda: build_api_client(params))
+    clock = time.monotonic()
+    results = collect(ctx, items)
     finished = _utcnow()
     manifest = build_manifest(ctx, items, results, identity, api_client, target, started, finished,
                               round(time.monotonic() - clock, 3))
@@ -107,19 +128,35 @@ def run_evidence(module):
         failed, _skipped = plan.failed_and_skipped(results)
         if failed:
             exc.msg += "; items that also failed: %s" % "; ".join("%s (%s)" % (f["item"], f["error"]) for f in failed)
-        raise TriageError(exc.msg, dict(exc.details, partial=bundle.partial, failed_items=failed))
+        raise TriageError(exc.msg, dict(exc.details, failed_items=failed))
     result = _result(bundle, final, manifest, manifest_sha, results)
+    archive_error = None
     if params["archive"]:
-        result["archive"], result["archive_sha256"], result["archive_size"] = bundle.archive()
+        try:
+            result["archive"], result["archive_sha256"], result["archive_size"] = bundle.archive()
+        except TriageError as exc:  # the bundle is complete: still annotate, then fail
+            archive_error = exc.msg
     missing = plan.required_failures(results, params["required"])
     if missing:
-        raise TriageError("required evidence was not collected: %s. The bundle %s records what was collected "
-                          "(manifest.json: complete=%s); the pod was not annotated."
-                          % ("; ".join("%s %s: %s" % m for m in missing), final, manifest["complete"]),
-                          dict(result, changed=True))
+        if params["annotate"]:
+            result["annotation"] = {"written": False, "note": "required evidence is missing"}
+        raise TriageError("required evidence was not collected: %s; the pod was not annotated."
+                          % "; ".join("%s %s: %s" % m for m in missing), result)
     if params["annotate"]:
         value = plan.annotation_value(os.path.basename(final), manifest_sha, manifest["finished_at"])
-        result["annotation"] = annotate(kube, pod, value, result)
+        try:
+            result["annotation"] = annotate(kube, pod, value)
+        except TriageError as exc:
+            raise TriageError("the bundle was written, but annotating the quarantined pod failed: %s. Run "
+                              "pod_evidence again to annotate it (a new bundle is collected)." % exc.msg,
+                              dict(result, annotation=exc.details.get("annotation")))
+        if not result["annotation"]["written"] and result["annotation"]["note"].startswith("the pod was not q"):
+            module.warn("pod_evidence could not check whether the pod was quarantined meanwhile: %s"
+                        % result["annotation"]["note"])
+    if archive_error:
+        raise TriageError("the archive could not be written: %s." % archive_error, result)
+    result["msg"] = evidence_outcome.summary(evidence_outcome.on_disk(bundle), params["archive"],
+                                             result["annotation"] if params["annotate"] else None)
     return result
 
 
@@ -201,7 +238,7 @@ def build_manifest(ctx, items, results, identity, api_client, target, started, f
                     "redact": params["redact"], "redact_patterns": params["redact_patterns"] or [],
                     "workers": params["workers"]},
         "notes": params.get("notes") or {},
-        "items": results, "failed": failed, "skipped": skipped, "redactions": ctx.redactions,
+        "items": results, "failed": failed, "skipped": skipped,
     }
 
 
@@ -214,33 +251,10 @@ def _local_user():
 
 def _result(bundle, final, manifest, manifest_sha, results):
     return {
-        "changed": True, "bundle": final, "bundle_name": os.path.basename(final), "archive": None,
+        "changed": True, "bundle": final, "bundle_name": os.path.basename(final), "partial": None, "archive": None,
         "manifest_sha256": manifest_sha, "manifest": plan.manifest_summary(manifest),
         "complete": manifest["complete"], "files": len(manifest["files"]), "size_bytes": manifest["size_bytes"],
         "failed_items": manifest["failed"], "skipped_items": manifest["skipped"],
         "items": dict((k, dict((f, v[f]) for f in ("status", "note", "error") if v.get(f))) for k, v in results.items()),
         "redactions": manifest["redactions"], "annotation": None,
     }
-
-
-def annotate(kube, pod, value, result):
-    """Write triage.k8s/evidence on the pod if it is (still) quarantined: a merge patch guarded by
-    resourceVersion; a 409 means read again and retry, a bounded number of times."""
-    meta = pod["metadata"]
-    for _attempt in range(ANNOTATE_ATTEMPTS):
-        current = kube.get_or_none("Pod", meta["name"], meta["namespace"])
-        if current is None or current["metadata"].get("uid") != meta.get("uid"):
-            return {"written": False, "note": "the pod is gone (deleted or replaced by one of the same name)"}
-        if not is_quarantined(current):
-            return {"written": False, "note": "the pod is not quarantined: only quarantined pods are annotated"}
-        patch = {"metadata": {"resourceVersion": current["metadata"].get("resourceVersion"),
-                              "annotations": {ANN_EVIDENCE: value}}}
-        try:
-            kube.patch("Pod", meta["name"], meta["namespace"], patch)
-            return {"written": True, "key": ANN_EVIDENCE, "value": value}
-        except TriageError as exc:
-            if exc.details.get("status") != 409:
-                raise TriageError("the bundle is complete (%s) but annotating the quarantined pod failed: %s"
-                                  % (result["bundle"], exc.msg), dict(result, changed=True))
-    raise TriageError("the bundle is complete (%s) but the pod kept changing: %d annotation attempts conflicted; "
-                      "run again to annotate it" % (result["bundle"], ANNOTATE_ATTEMPTS), dict(result, changed=True))

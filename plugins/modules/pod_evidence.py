@@ -25,12 +25,18 @@ description:
   - Items are fetched in parallel by a bounded pool of O(workers). A failed item never aborts the
     others; items listed in O(required) fail the task when they are not collected.
   - Logs are streamed to disk in chunks, never held whole in memory, and redacted line by line.
-  - Redaction is on by default. Literal env values whose names look secret (PASSWORD, TOKEN, SECRET,
-    KEY, CREDENTIAL, ...) become C(<redacted>) in every manifest, including the
-    last-applied-configuration annotation; C(valueFrom) references are kept. Regular expressions
-    (built-in ones for bearer tokens, C(password=...), AWS keys, JWTs, URL credentials and PEM private
-    keys, plus O(redact_patterns)) apply to logs, exec output, event messages, commands and args.
-    The data of Secrets is never read.
+  - Redaction is on by default and covers every file of the bundle with one rule set, a shipped table of
+    secret shapes (connection URLs with credentials, C(*PASSWORD*)/C(*SECRET*)/C(*TOKEN*)/C(*_KEY)
+    assignments in env, YAML and JSON style, password flags such as C(--password) and C(mysql -p), Authorization
+    headers, well-known token prefixes such as C(sk_live_), C(ghp_), C(xoxb-), C(glpat-), C(AKIA), JWTs and PEM
+    private keys) plus O(redact_patterns). Text (logs, exec output, describe.txt, copied text files) is
+    redacted line by line as it streams; YAML and JSON value by value, and literal env values whose names
+    look secret become C(<redacted>) in every manifest, including the last-applied-configuration
+    annotation (C(valueFrom) references are kept). manifest.json records the rule set, the count by shape and
+    any file kept as it came (copied binary files). The data of Secrets is never read.
+  - After any failure the result still says what is on disk (RV(bundle) or RV(partial), RV(complete),
+    RV(archive)) and whether the annotation was written, C(changed) is true when a bundle or the annotation
+    was written, and the message says what was written and what was not.
   - When the pod is quarantined (see M(triage.k8s.pod_quarantine)), it is annotated with
     C(triage.k8s/evidence), the bundle name, the sha256 of its manifest.json and the time, in one
     merge patch guarded by resourceVersion. Cleanup relies on it.
@@ -135,7 +141,9 @@ options:
     description:
       - Paths copied out of a container with C(tar) over exec, as C(kubectl cp) does (the container needs
         C(tar)). Only regular files and directories are extracted; absolute names, C(..), links and devices
-        are listed in C(<copy>.listing.json) but not extracted. Copied files are not redacted.
+        are listed in C(<copy>.listing.json) but not extracted. Copied text files are redacted like logs;
+        binary files (a NUL byte in their first 8 KiB) are kept as they are and listed in manifest.json
+        (C(redaction.not_redacted)). A member whose name looks like a secret is not extracted.
       - Refused with impersonation, like O(exec).
     type: list
     elements: dict
@@ -203,7 +211,8 @@ notes:
   - RBAC needed - get on pods and pods/log; list on events, services and endpointslices; get on the owner kinds
     and on nodes (node summary); get on pods and nodes in metrics.k8s.io (metrics); get and create on pods/exec (exec,
     copy_from); create on nodes/proxy (checkpoint); patch on pods (annotation); create on selfsubjectreviews (optional).
-  - Secrets are never read. Copied files and checkpoints are not redacted.
+  - Secrets are never read. Copied binary files are not redacted (manifest.json lists them); checkpoint archives
+    stay on the node.
   - Statuses in the manifest - V(ok); V(partial) some parts failed; V(failed); V(skipped) nothing to collect (for
     example no container restarted); V(unavailable) the cluster does not offer it (no metrics API, no checkpoint API).
 seealso:
@@ -242,18 +251,26 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+msg:
+  description: What was written (the bundle, the archive, the annotation) and what was not; on failure, the cause first.
+  returned: always
+  type: str
+changed:
+  description: True when a bundle (or an incomplete C(.partial)), an archive or the pod annotation was written.
+  returned: always
+  type: bool
 bundle:
-  description: Absolute path of the bundle directory.
-  returned: success and when a required item failed
+  description: Absolute path of the finished bundle directory, or null when only C(.partial) (or nothing) is on disk.
+  returned: always after the bundle directory was created, also on failure
   type: str
   sample: /srv/evidence/prod-eu_shop_web-7d4b9c-x2x9k_20261122T030405Z
 bundle_name:
   description: Name of the bundle directory (the value recorded in the pod annotation).
-  returned: success
+  returned: always after the bundle directory was created, also on failure
   type: str
 archive:
-  description: Path of the C(.tar.gz), or null without O(archive).
-  returned: success
+  description: Path of the C(.tar.gz), or null without O(archive) or when it could not be written.
+  returned: always after the bundle directory was created, also on failure
   type: str
 archive_sha256:
   description: sha256 of the archive.
@@ -264,16 +281,18 @@ archive_size:
   returned: with O(archive)
   type: int
 manifest_sha256:
-  description: sha256 of manifest.json, as in the annotation.
-  returned: success
+  description: sha256 of manifest.json, as in the annotation; null when there is no finished bundle.
+  returned: always after the bundle directory was created, also on failure
   type: str
 manifest:
   description: Summary of manifest.json (bundle, complete, times, who, server, number of files, size, status of each item).
   returned: success
   type: dict
 complete:
-  description: Whether every requested item was collected, or skipped because there was nothing to collect.
-  returned: success
+  description:
+    - Whether every requested item was collected, or skipped because there was nothing to collect (manifest.json's
+      C(complete)). False when only C(.partial) is on disk.
+  returned: always after the bundle directory was created, also on failure
   type: bool
 files:
   description: Number of files in the bundle.
@@ -299,12 +318,14 @@ skipped_items:
   type: list
   elements: dict
 redactions:
-  description: Number of values and text matches redacted.
+  description: Number of values and text matches redacted in all files (manifest.json C(redaction) has them by shape).
   returned: success
   type: int
 annotation:
-  description: Whether the C(triage.k8s/evidence) annotation was written, its value, or why not.
-  returned: success
+  description:
+    - Whether the C(triage.k8s/evidence) annotation was written, its value, or why not (C(note), C(error)).
+      C(written) is null when a PATCH failed and the pod could not be read again to learn whether it landed.
+  returned: success, and on failure once the bundle is finished
   type: dict
   sample: {"written": true, "key": "triage.k8s/evidence", "value": "{\"bundle\":\"...\",\"collected_at\":\"...\",\"manifest_sha256\":\"...\"}"}
 would_collect:
@@ -312,8 +333,8 @@ would_collect:
   returned: check mode
   type: dict
 partial:
-  description: Path of the incomplete C(.partial) directory left behind when the bundle could not be finished.
-  returned: failure while writing
+  description: Path of the incomplete C(.partial) directory left behind when the bundle could not be finished, else null.
+  returned: always after the bundle directory was created, also on failure
   type: str
 """
 

@@ -20,7 +20,7 @@ REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..",
 
 
 def params(**overrides):
-    base = {"include": None, "exclude": [], "required": [], "exec": None, "copy_from": None, "checkpoint": False,
+    base = {"name": "web-1", "namespace": "shop", "include": None, "exclude": [], "required": [], "exec": None, "copy_from": None, "checkpoint": False,
             "tail_lines": None, "since_seconds": None, "limit_bytes": None, "workers": 4, "timeout": 60,
             "redact": True, "redact_patterns": [], "archive": False, "annotate": True}
     base.update(overrides)

@@ -73,9 +73,9 @@ def _pod_name_rows(module, base, option="name", kind="pod"):
             for entry in TRAVERSAL_NAMES]
 
 
-def _namespace_rows(module, base, option="namespace", as_list=False, names=NAMESPACE_NAMES):
+def _namespace_rows(module, base, option="namespace", as_list=False, names=None):
     rows = []
-    for entry in names:
+    for entry in names or NAMESPACE_NAMES:
         args = dict(base, **{option: ["{ns}", entry[1]] if as_list else entry[1]})
         rows.append(dict(what="%s %s with %s" % (module, option, entry[0]), module=module, args=args,
                          expect=['invalid namespace %s' % _shown(entry), NS_RULE]))

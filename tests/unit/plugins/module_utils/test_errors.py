@@ -300,10 +300,9 @@ def test_a_refusing_proxy_is_named_without_its_password():
     config = k8s_client.Configuration()
     config.host, config.proxy, config.verify_ssl = "https://127.0.0.1:6443", "http://u:s3cret@127.0.0.1:%d" % port, False
     config.retries = False
-    try:
+    with pytest.raises(Exception) as caught:  # the client's own exception chain
         k8s_client.CoreV1Api(k8s_client.ApiClient(config)).list_namespace(_request_timeout=3)
-    except Exception as exc:  # the client's own exception chain
-        error = translate(exc, "list", "namespaces")
+    error = translate(caught.value, "list", "namespaces")
     assert "through the proxy http://u:********@127.0.0.1:%d" % port in error.msg
     assert "s3cret" not in error.msg and error.details["error_type"] == "proxy"
 

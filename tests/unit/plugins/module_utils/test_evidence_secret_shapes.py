@@ -98,7 +98,7 @@ def assignment(draw):
     if style == 3:
         return "{'%s': '%s'}" % (name, secret), [secret]
     if style == 4:
-        words = [draw(passwords) for _ in range(3)]
+        words = [draw(passwords) for _word in range(3)]
         return '%s="%s"' % (name, " ".join(words)), words
     if style == 5:
         return "%s => %s" % (name, secret), [secret]

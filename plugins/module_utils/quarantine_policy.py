@@ -59,6 +59,13 @@ def _create(kube, namespace, wanted):
     return kube.get("NetworkPolicy", wanted["metadata"]["name"], namespace), False
 
 
+def _recorded_now(kube, pod, name):
+    """Whether the pod, read again, is quarantined with this policy (only asked before replacing one)."""
+    now = kube.get_or_none("Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
+    return bool(now and now["metadata"].get("uid") == pod["metadata"].get("uid") and state.is_quarantined(now)
+                and state.quarantine_record(now)["network_policy"] == name)
+
+
 def ensure(kube, pod, name, params, recorded):
     """Make sure the pod's deny-all policy exists with the wanted rules. recorded: the pod's
     quarantine record already names this policy (a re-run), so an existing one is kept; otherwise
@@ -77,6 +84,8 @@ def ensure(kube, pod, name, params, recorded):
                 kube.patch("NetworkPolicy", name, namespace, {"spec": wanted["spec"]})
                 return "updated"
             return None
+        if _recorded_now(kube, pod, name):
+            return None  # a concurrent run quarantined the pod with it meanwhile: its policy, kept
         delete_exact(kube, namespace, existing)
         action = "replaced"
     made, fresh = _create(kube, namespace, wanted)

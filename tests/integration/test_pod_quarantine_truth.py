@@ -8,7 +8,8 @@ API server of the dedicated cluster triage-fault."""
 from kubernetes import client
 
 from faults import Hook, background
-from k8s_helpers import pod_snapshot, serving_deployment, token_kubeconfig
+from k8s_helpers import (SIM, create, deployment_body, pod_snapshot, serving_deployment, token_kubeconfig,
+                         wait_list)
 
 QUARANTINED = "triage.k8s/quarantined"
 QUARANTINE_ID = "triage.k8s/quarantine-id"
@@ -105,7 +106,10 @@ def test_a_release_that_may_not_delete_the_policy_changes_nothing(core, api, nam
 
 
 def test_a_forbidden_watch_after_the_patch_reports_the_quarantine(core, api, namespace, ansible, identities):
-    pod = serving_deployment(core, api, namespace, replicas=2)[0]
+    # Pods that never start: the replacement is never Ready, so the wait must watch pods.
+    create(api, namespace, deployment_body("slow", 1, {"app": "slow"}, pod_annotations={SIM + "behavior": "pending"}))
+    pod = wait_list(core.list_namespaced_pod, lambda ps: len(ps) == 1 and ps[0].spec.node_name, timeout=60,
+                    what="the pod scheduled", namespace=namespace)[0].metadata.name
     identity = identities("quarantine", namespace, without=("pods", "watch"))
     kubeconfig = ansible.tmpdir + "/nowatch.kubeconfig"
     with open(kubeconfig, "w") as f:
@@ -202,3 +206,22 @@ def test_apiserver_dies_after_the_release_patch(fault, fault_ansible, fault_name
     again = fault_ansible.module("triage.k8s.pod_quarantine",
                                  {"name": pod, "namespace": fault_namespace, "state": "released"})
     assert again["changed"] is False and not again.get("failed"), again
+
+
+def test_the_loser_of_a_race_on_the_same_pod_reports_already_quarantined(core, api, namespace, ansible, tmp_path):
+    # The loser has read the pod (not quarantined yet) when the winner quarantines it; it then
+    # finds the pod among the owner's quarantined pods and its PATCH conflicts.
+    pod = serving_deployment(core, api, namespace, replicas=3)[0]
+    hook = Hook("pause:GET:pods:1", str(tmp_path / "hook"))
+    loser = background(ansible.module, "triage.k8s.pod_quarantine",
+                       {"name": pod, "namespace": namespace, "network_isolation": True}, env=hook.env)
+    hook.wait_paused(120, loser)
+    winner = _quarantine(ansible, pod, namespace, network_isolation=True)
+    assert winner["changed"] is True and not winner.get("failed"), winner
+    policy_uid = _policy(api, namespace, winner["network_policy"]).metadata.uid
+    hook.resume()
+    lost = loser.result(timeout=300)
+
+    assert not lost.get("failed") and lost["changed"] is False, lost
+    assert "already quarantined" in lost["msg"], lost["msg"]
+    assert _policy(api, namespace, winner["network_policy"]).metadata.uid == policy_uid  # not replaced

@@ -385,7 +385,7 @@ def test_quarantine_playbook_collects_evidence_before_and_after_relabelling(core
                             extra_vars={"pod": victim, "namespace": namespace, "reason": "evidence please"},
                             env={"K8S_AUTH_KUBECONFIG": ansible.kubeconfig, "K8S_AUTH_CONTEXT": ansible.context})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "was not collected" not in proc.stdout, proc.stdout
+    assert "relabelling failed" not in proc.stdout, proc.stdout
     dest = os.path.join(ansible.tmpdir, "evidence")  # the default, relative to where ansible-playbook runs
     bundles = sorted(os.listdir(dest))
     assert len(bundles) == 2 and not [b for b in bundles if b.endswith(".partial")], bundles

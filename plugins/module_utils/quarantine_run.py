@@ -167,7 +167,9 @@ def _wait_for_both(kube, params, pod, services, owner, owner_selector, known, re
         result["replacement"] = {"expected": True, "ready": ready, "pods": pods}
         if not ready and not pods:
             missing.append("%s %s created no replacement at all: is kube-controller-manager running on this "
-                           "cluster (and the owner not paused or scaled to 0)?" % (owner["kind"], owner["metadata"]["name"]))
+                           "cluster? (Or its pods are refused - a ResourceQuota, an admission policy - see the events "
+                           "of %s %s.)" % (owner["kind"], owner["metadata"]["name"], owner["kind"].lower(),
+                                           owner["metadata"]["name"]))
         elif not ready:
             missing.append("no replacement from %s %s is Ready yet (%s)" % (
                 owner["kind"], owner["metadata"]["name"],

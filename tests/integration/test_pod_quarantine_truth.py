@@ -225,3 +225,18 @@ def test_the_loser_of_a_race_on_the_same_pod_reports_already_quarantined(core, a
     assert not lost.get("failed") and lost["changed"] is False, lost
     assert "already quarantined" in lost["msg"], lost["msg"]
     assert _policy(api, namespace, winner["network_policy"]).metadata.uid == policy_uid  # not replaced
+
+
+def test_a_wait_with_no_replacement_created_points_at_the_controller_manager(core, api, namespace, ansible):
+    # A ResourceQuota full with the Deployment's pods: the ReplicaSet cannot create a replacement.
+    names = serving_deployment(core, api, namespace, replicas=2, **FRONT)
+    core.create_namespaced_resource_quota(namespace, {"metadata": {"name": "full"}, "spec": {"hard": {"pods": "2"}}})
+    wait_list(core.list_namespaced_resource_quota, lambda qs: bool(qs) and (qs[0].status.used or {}).get("pods") == "2",
+              timeout=60, what="the quota counting the pods", namespace=namespace)
+
+    result = _quarantine(ansible, names[0], namespace, wait=True, wait_timeout=8)
+
+    assert result.get("failed") and result["changed"] is True, result
+    assert result["msg"].startswith("timed out after 8s waiting"), result["msg"]
+    assert "created no replacement at all: is kube-controller-manager running" in result["msg"], result["msg"]
+    assert result["replacement"]["pods"] == []

@@ -270,7 +270,10 @@ class Kube(object):
                     raw_request, True, self.api_client, "GET", resource_path(kind, namespace), query,
                     {"Accept": "application/json"}, timeout=query["timeoutSeconds"] + 10)
             except Exception as exc:  # translated: never a traceback
-                raise translate_exception(exc, "watch", KINDS[kind][1], namespace=namespace, target=self.target)
+                error = translate_exception(exc, "watch", KINDS[kind][1], namespace=namespace, target=self.target)
+                if error.details.get("status") == 410:
+                    return True, None  # the version expired before the watch began: list again
+                raise error
             try:
                 for event in _events(response):
                     kind_of_event = event.get("type")

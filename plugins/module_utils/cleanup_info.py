@@ -13,15 +13,12 @@ __metaclass__ = type
 import datetime
 
 from ansible_collections.triage.k8s.plugins.module_utils.cleanup_decide import format_duration
-from ansible_collections.triage.k8s.plugins.module_utils.cleanup_policies import policy_for_pod_uid
 from ansible_collections.triage.k8s.plugins.module_utils.cleanup_scope import check_namespaces
 from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client, describe_target
 from ansible_collections.triage.k8s.plugins.module_utils.contract import (
     ANN_NETWORK_POLICY,
     ANN_QUARANTINED_AT,
-    FOR_POD_LABEL,
-    MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
+    OUR_POLICIES_SELECTOR,
     QUARANTINED_LABEL,
     QUARANTINED_SELECTOR,
 )
@@ -31,6 +28,7 @@ from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import
     is_our_network_policy,
     is_quarantined,
     pod_ready,
+    policy_for_pod_uid,
     quarantine_record,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.timeutil import parse_rfc3339
@@ -81,9 +79,6 @@ def info_entry(pod, now):
         "original_labels": record["original_labels"],
         "health": health(pod),
     }
-
-
-POLICY_SELECTOR = "%s=%s,%s" % (MANAGED_BY_LABEL, MANAGED_BY_VALUE, FOR_POD_LABEL)
 
 
 def policy_index(policies):
@@ -174,7 +169,7 @@ def _policies(kube, scopes, warn):
     policies = []
     try:
         for namespace in scopes:
-            policies.extend(kube.list("NetworkPolicy", namespace=namespace, label_selector=POLICY_SELECTOR))
+            policies.extend(kube.list("NetworkPolicy", namespace=namespace, label_selector=OUR_POLICIES_SELECTOR))
     except TriageError as exc:
         if exc.details.get("status") != 403:
             raise

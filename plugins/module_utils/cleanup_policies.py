@@ -27,6 +27,7 @@ from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import
     is_our_network_policy,
     is_quarantined,
     network_policy_name,
+    policy_for_pod_uid,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.timeutil import parse_rfc3339
 
@@ -39,10 +40,6 @@ POLICY_NAME_CUT = 240
 
 def _meta(obj):
     return obj.get("metadata") or {}
-
-
-def policy_for_pod_uid(policy):
-    return (_meta(policy).get("annotations") or {}).get(FOR_POD_UID_ANNOTATION)
 
 
 def policy_pod_name(policy):

@@ -29,15 +29,17 @@ from ansible_collections.triage.k8s.plugins.module_utils.cleanup_scope import ch
 from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client, describe_target
 from ansible_collections.triage.k8s.plugins.module_utils.contract import (
     FOR_POD_LABEL,
-    MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
+    OUR_POLICIES_SELECTOR,
     QUARANTINED_SELECTOR,
 )
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
-from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import is_our_network_policy, quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import (
+    is_our_network_policy,
+    policy_for_pod_uid,
+    quarantine_record,
+)
 
-POLICY_SELECTOR = "%s=%s,%s" % (MANAGED_BY_LABEL, MANAGED_BY_VALUE, FOR_POD_LABEL)
 # Names listed in a failure message before "and N more".
 NAMES_SHOWN = 10
 OUTCOME_KEYS = {"deleted": "pods_deleted", "failed": "pods_failed", "unknown": "pods_unknown"}
@@ -79,7 +81,7 @@ def _look_up_pod(kube, policy):
 def _plan_policies(kube, config, now, pods, deleting):
     """linked {pod uid: [policy]} (they go with their pod), orphans [(policy, why)] and kept
     [(policy, why)], for every one of our policies in the selected namespaces."""
-    policies = [p for p in list_objects(kube, "NetworkPolicy", POLICY_SELECTOR, config["namespaces"])
+    policies = [p for p in list_objects(kube, "NetworkPolicy", OUR_POLICIES_SELECTOR, config["namespaces"])
                 if is_our_network_policy(p)]
     by_uid = dict((pod["metadata"].get("uid"), pod) for pod in pods)
     by_policy = dict(((pod["metadata"].get("namespace"), quarantine_record(pod)["network_policy"]), pod) for pod in pods)
@@ -89,7 +91,7 @@ def _plan_policies(kube, config, now, pods, deleting):
         meta = policy["metadata"]
         if decide_mod.namespace_refusal(meta.get("namespace"), config):
             continue
-        uid = policies_mod.policy_for_pod_uid(policy)
+        uid = policy_for_pod_uid(policy)
         owner = by_uid.get(uid) if uid else by_policy.get((meta.get("namespace"), meta.get("name")))
         if owner is not None and policies_mod.policy_links(policy, owner):
             linked.setdefault(owner["metadata"]["uid"], []).append(policy)

@@ -47,3 +47,5 @@ MANAGED_BY_VALUE = "triage.k8s"
 FOR_POD_LABEL = PREFIX + "for-pod"
 # Annotation on those objects: the uid of the pod they serve (a pod of the same name is not it).
 FOR_POD_UID_ANNOTATION = PREFIX + "for-pod-uid"
+# Selects every NetworkPolicy this collection made, with one label selector.
+OUR_POLICIES_SELECTOR = "%s=%s,%s" % (MANAGED_BY_LABEL, MANAGED_BY_VALUE, FOR_POD_LABEL)

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.triage.k8s.plugins.module_utils.contract import FOR_POD_UID_ANNOTATION
 from ansible_collections.triage.k8s.plugins.module_utils.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils import quarantine_state as state
 
@@ -30,7 +29,7 @@ def is_ours_for(policy, pod):
     """Made by triage.k8s for this pod (name label, and uid annotation when it has one)."""
     if policy is None or not state.is_our_network_policy(policy, pod["metadata"]["name"]):
         return False
-    uid = ((policy.get("metadata") or {}).get("annotations") or {}).get(FOR_POD_UID_ANNOTATION)
+    uid = state.policy_for_pod_uid(policy)
     return uid in (None, pod["metadata"].get("uid"))
 
 

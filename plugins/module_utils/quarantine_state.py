@@ -289,6 +289,11 @@ def network_policy_manifest(pod, name, allow_namespace_labels=None, allow_cidrs=
     }
 
 
+def policy_for_pod_uid(policy):
+    """The uid of the pod a NetworkPolicy of ours was made for (its for-pod-uid annotation), or None."""
+    return (_meta(policy).get("annotations") or {}).get(FOR_POD_UID_ANNOTATION)
+
+
 def is_our_network_policy(policy, pod_name=None):
     labels = _meta(policy).get("labels") or {}
     if labels.get(MANAGED_BY_LABEL) != MANAGED_BY_VALUE or FOR_POD_LABEL not in labels:

@@ -43,9 +43,10 @@ EXTRA_NODES = 4  # 2 + 4 KWOK nodes of 250 pods each: room for 1,000 running pod
 MODULE_ALONE = r"""
 import json, resource, sys, time
 sys.path.insert(0, %(collections)r)
-from ansible_collections.triage.k8s.plugins.module_utils import cleanup_decide, cleanup_run
-from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client
-from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup import decide as cleanup_decide
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup import run as cleanup_run
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 calls = {}
 class Counting(Kube):
     def request(self, method, path, verb, resource, *args, **kwargs):

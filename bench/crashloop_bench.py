@@ -65,8 +65,8 @@ def collection_importable():
 
 def kube_for(kubeconfig, context):
     collection_importable()
-    from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client
-    from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
     return Kube(build_api_client({"kubeconfig": kubeconfig, "context": context}))
 
 
@@ -136,9 +136,9 @@ def run_list_child(args):
 def run_module_child(args):
     """In the child: run crashloop_info's run function, counting requests; print stats as JSON."""
     collection_importable()
-    from ansible_collections.triage.k8s.plugins.module_utils.auth import auth_argument_spec
-    from ansible_collections.triage.k8s.plugins.module_utils.crashloop_run import run_crashloop
-    from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.auth import auth_argument_spec
+    from ansible_collections.triage.k8s.plugins.module_utils._crashloop.run import run_crashloop
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
     from ansible_collections.triage.k8s.plugins.modules.crashloop_info import ARGUMENT_SPEC
 
     calls = collections.Counter()

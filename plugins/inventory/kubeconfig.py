@@ -158,7 +158,7 @@ from ansible.errors import AnsibleParserError
 from ansible.module_utils.common.text.converters import to_native
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 
-from ansible_collections.triage.k8s.plugins.module_utils.kubeconfig_files import (
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.kubeconfig import (
     CACHE_VERSION,
     HAS_YAML,
     KubeconfigError,

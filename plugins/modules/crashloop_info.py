@@ -187,8 +187,8 @@ query_result:
   type: raw
 """
 
-from ansible_collections.triage.k8s.plugins.module_utils.crashloop_run import run_crashloop
-from ansible_collections.triage.k8s.plugins.module_utils.module import build_module, run_module
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.run import run_crashloop
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.module import build_module, run_module
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str"),

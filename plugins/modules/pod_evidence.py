@@ -338,9 +338,9 @@ partial:
   type: str
 """
 
-from ansible_collections.triage.k8s.plugins.module_utils.evidence_plan import ITEMS
-from ansible_collections.triage.k8s.plugins.module_utils.evidence_run import run_evidence
-from ansible_collections.triage.k8s.plugins.module_utils.module import build_module, run_module
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.plan import ITEMS
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.run import run_evidence
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.module import build_module, run_module
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),

@@ -299,8 +299,8 @@ network_policy_repaired:
   type: str
 """
 
-from ansible_collections.triage.k8s.plugins.module_utils.module import build_module, run_module
-from ansible_collections.triage.k8s.plugins.module_utils.quarantine_run import run_quarantine
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.module import build_module, run_module
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run import run_quarantine
 
 ARGUMENT_SPEC = dict(
     name=dict(type="str", required=True),

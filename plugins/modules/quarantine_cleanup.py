@@ -251,8 +251,8 @@ would_delete_count:
   type: int
 """
 
-from ansible_collections.triage.k8s.plugins.module_utils.cleanup_run import run_cleanup
-from ansible_collections.triage.k8s.plugins.module_utils.module import build_module, run_module
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup.run import run_cleanup
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.module import build_module, run_module
 
 ARGUMENT_SPEC = dict(
     namespaces=dict(type="list", elements="str", default=[]),

@@ -177,8 +177,8 @@ missing_namespaces:
   elements: str
 """
 
-from ansible_collections.triage.k8s.plugins.module_utils.cleanup_info import run_info
-from ansible_collections.triage.k8s.plugins.module_utils.module import build_module, run_module
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup.info import run_info
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.module import build_module, run_module
 
 ARGUMENT_SPEC = dict(
     namespaces=dict(type="list", elements="str", default=[]),

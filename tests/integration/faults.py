@@ -1,5 +1,5 @@
 """Faults on a real control plane: a dedicated cluster whose API server a test kills and starts
-again, and the test hook of plugins/module_utils/kube.py that holds a module at a chosen call.
+again, and the test hook of plugins/module_utils/_k8s/api.py that holds a module at a chosen call.
 
 Fixtures (tests/integration/conftest.py):
     fault_cluster    session: the FaultCluster `triage-fault` (started if needed, deleted at the

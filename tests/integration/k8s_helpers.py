@@ -284,8 +284,8 @@ def contract_pod_body(name, quarantined_at=None, expires_at=None, evidence=None,
     quarantined_at/expires_at are datetimes (None: annotation absent); evidence is a bundle name.
     label=False leaves out the quarantine label; quarantined_at=None leaves out the annotation."""
     import json as _json
-    from ansible_collections.triage.k8s.plugins.module_utils import contract as c
-    from ansible_collections.triage.k8s.plugins.module_utils.timeutil import format_rfc3339
+    from ansible_collections.triage.k8s.plugins.module_utils._contract import keys as c
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
 
     labels = {"app": "cleanup-test"}
     if label:
@@ -316,7 +316,7 @@ def contract_pod_body(name, quarantined_at=None, expires_at=None, evidence=None,
 
 def contract_policy_body(name, pod_name, pod_uid, ours=True):
     """A deny-all NetworkPolicy labelled like the ones pod_quarantine makes (ours=False: a foreign one)."""
-    from ansible_collections.triage.k8s.plugins.module_utils import contract as c
+    from ansible_collections.triage.k8s.plugins.module_utils._contract import keys as c
 
     labels = {c.MANAGED_BY_LABEL: c.MANAGED_BY_VALUE, c.FOR_POD_LABEL: pod_name} if ours else {"team": "net"}
     return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",

@@ -8,11 +8,13 @@ import datetime
 
 from kubernetes import client
 
-from ansible_collections.triage.k8s.plugins.module_utils import cleanup_decide, cleanup_run, contract
-from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client
-from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
-from ansible_collections.triage.k8s.plugins.module_utils.quarantine_state import release_patch
-from ansible_collections.triage.k8s.plugins.module_utils.timeutil import format_rfc3339
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup import decide as cleanup_decide
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup import run as cleanup_run
+from ansible_collections.triage.k8s.plugins.module_utils._contract import keys as contract
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import release_patch
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
 from k8s_helpers import contract_pod_body, contract_policy_body, create, names_in, quarantine, wait_ready_pods
 
 CLEANUP = "triage.k8s.quarantine_cleanup"

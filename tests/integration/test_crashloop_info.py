@@ -240,11 +240,11 @@ def test_pagination_with_a_small_page_gives_the_same_pods(ansible, api, core, na
     assert small["summary"] == large["summary"]
 
     # The same scan in-process, counting requests: 4 pages of pods and 1 of events, no GET of a pod.
-    from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client
-    from ansible_collections.triage.k8s.plugins.module_utils.crashloop_classify import normalize_policy
-    from ansible_collections.triage.k8s.plugins.module_utils.crashloop_run import scan
-    from ansible_collections.triage.k8s.plugins.module_utils.crashloop_scope import Scope
-    from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client
+    from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify import normalize_policy
+    from ansible_collections.triage.k8s.plugins.module_utils._crashloop.run import scan
+    from ansible_collections.triage.k8s.plugins.module_utils._crashloop.scope import Scope
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 
     calls = []
 

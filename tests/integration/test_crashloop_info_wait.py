@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from ansible_collections.triage.k8s.plugins.module_utils.timeutil import parse_rfc3339
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import parse_rfc3339
 from k8s_helpers import create, crashloop_info, deployment_body, pods_by_name, require_stages, wait_list
 
 SIM = "sim.triage.k8s/"

@@ -43,9 +43,9 @@ def test_concurrent_writers_from_one_read_conflict_and_replan(core, api, namespa
     """Both runs read the pod at the same resourceVersion before either writes (a barrier holds
     their PATCHes): the API server refuses the second (409), which reads again, finds the pod
     quarantined and reports no change. The NetworkPolicy both wanted exists once."""
-    from ansible_collections.triage.k8s.plugins.module_utils import quarantine_ops as ops
-    from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client
-    from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
+    from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_apply as ops
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 
     victim = serving_deployment(core, api, namespace, replicas=3)[0]
     barrier = threading.Barrier(2, timeout=30)

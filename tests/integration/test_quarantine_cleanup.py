@@ -12,9 +12,10 @@ import time
 import yaml
 from kubernetes import client, config
 
-from ansible_collections.triage.k8s.plugins.module_utils import cleanup_decide, cleanup_run
-from ansible_collections.triage.k8s.plugins.module_utils.client import build_api_client
-from ansible_collections.triage.k8s.plugins.module_utils.kube import Kube
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup import decide as cleanup_decide
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup import run as cleanup_run
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 from k8s_helpers import (
     contract_policy_body, contract_pod_body, create, names_in, pod_ready, quarantine, wait_list, wait_ready_pods,
 )

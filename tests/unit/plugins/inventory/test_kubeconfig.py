@@ -23,8 +23,8 @@ import pytest
 import yaml
 
 from ansible_collections.triage.k8s.plugins.inventory import kubeconfig as plugin
-from ansible_collections.triage.k8s.plugins.module_utils import kubeconfig_files as files
-from ansible_collections.triage.k8s.plugins.module_utils.kubeconfig_files import KubeconfigError
+from ansible_collections.triage.k8s.plugins.module_utils._k8s import kubeconfig as files
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.kubeconfig import KubeconfigError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")

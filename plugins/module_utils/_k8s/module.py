@@ -1,0 +1,90 @@
+# -*- coding: utf-8 -*-
+# Copyright: triage.k8s contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Glue every module uses: build the AnsibleModule, run the work, never show a traceback.
+
+    def main():
+        module = build_module(dict(name=dict(type="str", required=True)), supports_check_mode=True)
+        run_module(module, quarantine)      # quarantine(module) returns the result dict
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import traceback
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.auth import auth_argument_spec, connection_secrets
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import describe_target, require_kubernetes
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError, translate_exception
+
+
+class _Module(AnsibleModule):
+    """AnsibleModule that masks the secrets inside connection options (a kubeconfig dict, a proxy
+    URL's password) like no_log values, from the first moment anything can be printed."""
+
+    def _load_params(self):
+        # Runs before validation, whose failure message carries the invocation too.
+        super(_Module, self)._load_params()
+        self._add_connection_secrets()
+
+    def _log_invocation(self):
+        # Validated params: options that came from K8S_AUTH_* variables are there now.
+        self._add_connection_secrets()
+        super(_Module, self)._log_invocation()
+
+    def _add_connection_secrets(self):
+        if getattr(self, "no_log_values", None) is None:
+            self.no_log_values = set()
+        self.no_log_values.update(connection_secrets(getattr(self, "params", None) or {}))
+
+
+def build_module(argument_spec=None, **kwargs):
+    """An AnsibleModule whose spec is the module's own options plus the auth options.
+
+    kwargs (supports_check_mode, mutually_exclusive, required_if, ...) go to AnsibleModule.
+    Fails the module at once if the kubernetes library is missing. Secrets inside the connection
+    options are no_log values: Ansible replaces them in the invocation and in every result.
+    """
+    spec = auth_argument_spec()
+    clash = sorted(set(spec) & set(argument_spec or {}))
+    if clash:
+        # A programming error in the module, not a user error.
+        raise ValueError("module options %s clash with the shared auth options" % ", ".join(clash))
+    spec.update(argument_spec or {})
+    module = _Module(argument_spec=spec, **kwargs)
+    module._add_connection_secrets()  # also when the module has no_log and logs no invocation
+    require_kubernetes(module)
+    return module
+
+
+def fail_from(module, error):
+    """fail_json for a TriageError; details never override msg. A failure after a write (a wait
+    that timed out) keeps changed=True so nobody reads it as "nothing happened"."""
+    details = dict((k, v) for k, v in error.details.items() if k not in ("msg", "failed"))
+    module.fail_json(msg=error.msg, **details)
+
+
+def run_module(module, fn):
+    """Call fn(module); exit_json with its dict result, fail_json with a clear message on error.
+
+    If fn returns None it is assumed to have called exit_json/fail_json itself.
+    fail_json is called outside the except block so Ansible never attaches the original
+    exception (whose text can include HTTP headers); only unexpected, non-Kubernetes
+    errors keep a formatted traceback, which Ansible shows only when asked (-vvv).
+    """
+    error = None
+    try:
+        result = fn(module)
+    except TriageError as exc:
+        error = exc
+    except Exception as exc:
+        error = translate_exception(exc, None, None, target=describe_target(module.params))
+        if error.details.get("error_type") == "unexpected":
+            error.details["exception"] = traceback.format_exc()
+    if error is not None:
+        fail_from(module, error)
+    elif result is not None:
+        module.exit_json(**result)

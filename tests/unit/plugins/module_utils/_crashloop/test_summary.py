@@ -1,0 +1,196 @@
+# -*- coding: utf-8 -*-
+# Copyright: triage.k8s contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Unit tests for crashloop_events.py (event summaries) and crashloop_summary.py (fleet summary, rollout verdict)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify import CLASSES, classify_pod
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.events import (
+    container_of, event_count, event_key, events_for_pod, summarize_events,
+)
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.summary import is_crashlooping, rollout_verdict, summarize
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
+
+NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=timezone.utc)
+
+
+def ago(seconds):
+    return format_rfc3339(NOW - timedelta(seconds=seconds))
+
+
+def core_event(reason, message, uid="u-1", name="web-1", kind_type="Warning", seconds=None, field_path=None, **extra):
+    obj = {"kind": "Pod", "namespace": "shop", "name": name, "uid": uid}
+    if field_path:
+        obj["fieldPath"] = field_path
+    event = dict(extra, type=kind_type, reason=reason, message=message, involvedObject=obj)
+    if seconds is not None:
+        event["lastTimestamp"] = ago(seconds)
+    return event
+
+
+def test_event_counts_and_last_message():
+    events = [
+        core_event("BackOff", "Back-off restarting failed container", count=12, seconds=5, field_path="spec.containers{app}"),
+        core_event("Unhealthy", "Readiness probe failed: 503", series={"count": 7, "lastObservedTime": ago(1)}, seconds=300,
+                   field_path="spec.containers{app}"),
+        core_event("Unhealthy", "Liveness probe failed", count=2, seconds=60, field_path="spec.initContainers{mesh}"),
+        core_event("FailedMount", "older", seconds=900),
+        core_event("FailedMount", "newer", seconds=800),
+        core_event("FailedMount", "stale, listed last", seconds=2000),
+        core_event("Scheduled", "normal reason", kind_type="Normal"),
+        core_event("Pulling", "not a watched reason"),
+        core_event("BackOff", "other pod instance", uid="u-2", count=4),
+    ]
+    out = summarize_events(events)
+    assert set(out) == {"shop/web-1/u-1", "shop/web-1/u-2"}
+    pod = out["shop/web-1/u-1"]
+    assert pod["total"] == 12 + 7 + 2 + 3 and pod["kind"] == "Pod"
+    assert pod["reasons"]["BackOff"] == {"count": 12, "last_message": "Back-off restarting failed container", "last_time": ago(5),
+                                         "containers": {"app": 12}}
+    assert pod["reasons"]["Unhealthy"]["count"] == 9 and pod["reasons"]["Unhealthy"]["containers"] == {"app": 7, "mesh": 2}
+    assert pod["reasons"]["Unhealthy"]["last_message"] == "Readiness probe failed: 503"  # series.lastObservedTime is the latest
+    assert pod["reasons"]["FailedMount"]["last_message"] == "newer" and pod["reasons"]["FailedMount"]["count"] == 3
+    assert (pod["last_reason"], pod["last_time"]) == ("Unhealthy", ago(1))
+    assert out["shop/web-1/u-2"]["total"] == 4
+
+
+def test_events_k8s_io_shape_and_missing_fields():
+    new_style = {"type": "Warning", "reason": "BackOff", "note": "Back-off pulling image", "deprecatedCount": 5,
+                 "regarding": {"kind": "Pod", "namespace": "shop", "name": "web-1", "uid": "u-1"}, "eventTime": ago(10)}
+    no_uid = {"type": "Warning", "reason": "Failed", "message": "Error: ErrImagePull", "involvedObject": {"name": "web-2"},
+              "metadata": {"namespace": "shop"}}
+    no_times = [core_event("Failed", "first"), core_event("Failed", "second")]
+    out = summarize_events([new_style, no_uid, "junk", None] + no_times)
+    assert out["shop/web-1/u-1"]["total"] == 5 + 2 and out["shop/web-1/u-1"]["reasons"]["BackOff"]["last_time"] == ago(10)
+    assert out["shop/web-1/u-1"]["reasons"]["Failed"]["last_message"] == "second"  # no timestamps: the later one wins
+    assert out["shop/web-2/"]["total"] == 1
+    assert events_for_pod(out, {"metadata": {"namespace": "shop", "name": "web-2", "uid": "u-9"}})["total"] == 1  # uid-less fallback
+    assert events_for_pod(out, {"metadata": {"namespace": "shop", "name": "nope"}})["total"] == 0
+    assert events_for_pod(None, None)["reasons"] == {}
+
+
+@pytest.mark.parametrize("event,count", [
+    ({}, 1), ({"count": 3}, 3), ({"deprecatedCount": 4}, 4), ({"series": {"count": 9}, "count": 2}, 9), ({"count": "7"}, 1), ({"count": True}, 1),
+])
+def test_event_count(event, count):
+    assert event_count(event) == count
+
+
+def test_event_inputs_and_helpers():
+    event = core_event("Evicted", "The node was low on resource: memory.")
+    assert summarize_events({"kind": "EventList", "items": [event]})["shop/web-1/u-1"]["total"] == 1
+    assert summarize_events(iter([event, event]))["shop/web-1/u-1"]["total"] == 2  # pages can be streamed
+    assert summarize_events(None) == {} and summarize_events("text") == {} and summarize_events(42) == {}
+    assert summarize_events([event], reasons=("BackOff",)) == {}
+    assert container_of("spec.containers{app}") == "app" and container_of("spec.ephemeralContainers{dbg}") == "dbg" and container_of(None) is None
+    assert event_key("ns", "pod", None) == "ns/pod/"
+    many = [core_event("BackOff", "m%d" % i, uid="u-%d" % (i % 1000), seconds=i % 50) for i in range(20000)]
+    summary = summarize_events(many)
+    assert len(summary) == 1000 and sum(entry["total"] for entry in summary.values()) == 20000
+
+
+def classified(name, klass, namespace="shop", owner=("ReplicaSet", "web-1a"), ready=False, ready_since=None, restarts=0, uid=None,
+               containers=(), terminating=False):
+    return {"namespace": namespace, "name": name, "uid": uid or "uid-" + name, "class": klass, "explanation": "why " + name,
+            "owner": {"kind": owner[0], "name": owner[1]} if owner else None, "ready": ready, "ready_since": ready_since,
+            "restarts": restarts, "containers": list(containers), "terminating": terminating}
+
+
+def container(klass, kind="regular", restarts=0, reason=None):
+    return {"class": klass, "kind": kind, "restart_count": restarts, "state": {"reason": reason}}
+
+
+def test_summarize_counts_and_unhealthy_lines():
+    pods = [
+        classified("a", "healthy", ready=True), classified("b", "crash_loop", containers=[container("crash_loop", restarts=5)]),
+        classified("c", "image_pull", namespace="dev"), classified("d", "starting", owner=None), classified("e", "oom_killed"),
+        classified("f", "completed", owner=("Job", "nightly")),
+    ]
+    out = summarize(pods)
+    assert out["total"] == 6 and set(out["by_class"]) == set(CLASSES) and sum(out["by_class"].values()) == 6
+    assert out["by_class"]["crash_loop"] == 1 and out["by_class"]["probe_failure"] == 0
+    assert out["by_namespace"] == {"shop": {"healthy": 1, "crash_loop": 1, "starting": 1, "oom_killed": 1, "completed": 1}, "dev": {"image_pull": 1}}
+    assert out["by_owner"]["shop/ReplicaSet/web-1a"] == {"healthy": 1, "crash_loop": 1, "oom_killed": 1}
+    assert out["by_owner"]["shop/(none)"] == {"starting": 1} and out["by_owner"]["dev/ReplicaSet/web-1a"] == {"image_pull": 1}
+    assert out["unhealthy"] == ["shop/e: oom_killed \u2014 why e", "shop/b: crash_loop \u2014 why b", "dev/c: image_pull \u2014 why c"]
+    assert out["unhealthy_total"] == 3 and out["crashloop_detected"] is True
+    short = summarize(pods, max_unhealthy=1)
+    assert short["unhealthy"] == ["shop/e: oom_killed \u2014 why e", "... and 2 more"]
+    empty = summarize([])
+    assert empty["total"] == 0 and empty["unhealthy"] == [] and empty["crashloop_detected"] is False
+
+
+@pytest.mark.parametrize("pod,expected", [
+    (classified("a", "healthy"), False),
+    (classified("a", "init_failure", containers=[container("crash_loop", kind="init", restarts=4)]), True),
+    (classified("a", "oom_killed", containers=[container("oom_killed", restarts=2)]), True),
+    (classified("a", "oom_killed", containers=[container("oom_killed", reason="CrashLoopBackOff")]), True),
+    (classified("a", "oom_killed", containers=[container("oom_killed")]), False),  # a Job pod OOMKilled once is not a loop
+    (classified("a", "healthy", containers=[container("crash_loop", kind="ephemeral")]), False),
+    (classified("a", "crash_loop"), True),
+])
+def test_is_crashlooping(pod, expected):
+    assert is_crashlooping(pod) is expected
+
+
+def test_summarize_real_classified_pods():
+    crashing = {"metadata": {"namespace": "shop", "name": "web-1", "uid": "u-1", "creationTimestamp": ago(600)},
+                "status": {"phase": "Running", "containerStatuses": [{"name": "app", "restartCount": 4, "state": {"waiting": {
+                    "reason": "CrashLoopBackOff"}}, "lastState": {"terminated": {"reason": "Error", "exitCode": 1, "finishedAt": ago(20)}}}]}}
+    out = summarize([classify_pod(crashing, None, NOW)])
+    assert out["crashloop_detected"] and out["unhealthy"][0].startswith("shop/web-1: crash_loop \u2014 container app is crash-looping")
+
+
+def test_rollout_failing_fast():
+    pods = [classified("a", "healthy", ready=True, ready_since=ago(600)), classified("b", "crash_loop"), classified("c", "unschedulable")]
+    out = rollout_verdict(pods, 30, NOW)
+    assert out["verdict"] == "failing" and [p["name"] for p in out["failing"]] == ["b", "c"]
+    assert "2 pod(s) failing" in out["message"] and "shop/b: crash_loop" in out["message"]
+    for klass in ("oom_killed", "image_pull", "config_error", "init_failure"):
+        assert rollout_verdict([classified("x", klass)], 30, NOW)["verdict"] == "failing"
+    for klass in ("probe_failure", "not_ready", "starting", "evicted", "error"):
+        assert rollout_verdict([classified("x", klass)], 30, NOW)["verdict"] == "progressing"
+
+
+def test_rollout_settle_tracking():
+    pods = [classified("a", "healthy", ready=True, ready_since=ago(10)), classified("b", "healthy", ready=True, ready_since=ago(100))]
+    first = rollout_verdict(pods, 60, NOW)
+    assert first["verdict"] == "progressing" and first["settle_remaining"] == 50 and len(first["waiting"]) == 1
+    assert first["ready_since"]["uid-a"] == {"since": NOW - timedelta(seconds=10), "restarts": 0}
+    later = NOW + timedelta(seconds=50)
+    second = rollout_verdict(pods, 60, later, first["ready_since"])
+    assert second["verdict"] == "stable" and second["settle_remaining"] == 0 and second["waiting"] == []
+    restarted = [dict(pods[0], restarts=1), pods[1]]  # a new restart, same Ready timestamp: settle starts again from now
+    third = rollout_verdict(restarted, 60, later, second["ready_since"])
+    assert third["verdict"] == "progressing" and third["ready_since"]["uid-a"]["since"] == later and third["settle_remaining"] == 60
+    flapped = [dict(pods[0], ready_since=format_rfc3339(later - timedelta(seconds=5))), pods[1]]  # went unready and back in between
+    fourth = rollout_verdict(flapped, 60, later, second["ready_since"])
+    assert fourth["ready_since"]["uid-a"]["since"] == later - timedelta(seconds=5) and fourth["verdict"] == "progressing"
+
+
+def test_rollout_progressing_cases():
+    assert rollout_verdict([], 0, NOW)["verdict"] == "progressing"
+    not_ready = rollout_verdict([classified("a", "starting"), classified("b", "healthy", ready=True)], 0, NOW)
+    assert not_ready["verdict"] == "progressing" and not_ready["settle_remaining"] is None and "uid-a" not in not_ready["ready_since"]
+    assert not_ready["waiting"] == ["shop/a: starting \u2014 why a"]
+    one_of_two = rollout_verdict([classified("a", "healthy", ready=True)], 0, NOW, expected=2)
+    assert one_of_two["verdict"] == "progressing" and "1 pod(s) Ready of 2 expected" in one_of_two["message"]
+    replaced = [classified("old", "crash_loop", terminating=True), classified("new", "healthy", ready=True, ready_since=ago(5))]
+    assert rollout_verdict(replaced, 0, NOW, expected=1)["verdict"] == "stable"  # the terminating pod is being replaced
+    future = rollout_verdict([classified("a", "healthy", ready=True, ready_since=ago(-30))], 10, NOW)  # node clock ahead: capped at now
+    assert future["ready_since"]["uid-a"]["since"] == NOW and future["settle_remaining"] == 10
+    no_time = rollout_verdict([classified("a", "healthy", ready=True)], 0, NOW)
+    assert no_time["verdict"] == "stable" and no_time["ready_since"]["uid-a"]["since"] == NOW
+
+
+@pytest.mark.parametrize("settle,now", [(-1, NOW), ("30s", NOW), (30, None), (30, "soon")])
+def test_rollout_rejects_bad_input(settle, now):
+    with pytest.raises(ValueError):
+        rollout_verdict([], settle, now)

@@ -13,7 +13,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._cleanup import run as 
 from ansible_collections.triage.k8s.plugins.module_utils._contract import keys as contract
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import release_patch
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import release_patch
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
 from k8s_helpers import contract_pod_body, contract_policy_body, create, names_in, quarantine, wait_ready_pods
 

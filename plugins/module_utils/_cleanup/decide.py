@@ -32,7 +32,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import namespace_problem
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import is_quarantined
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339, parse_duration, parse_rfc3339
 
 JMESPATH_IMPORT_ERROR = None

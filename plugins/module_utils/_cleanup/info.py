@@ -24,13 +24,12 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import (
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import (
     is_our_network_policy,
-    is_quarantined,
-    pod_ready,
     policy_for_pod_uid,
-    quarantine_record,
 )
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import pod_ready
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import parse_rfc3339
 
 

@@ -22,50 +22,16 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     FOR_POD_LABEL,
     FOR_POD_UID_ANNOTATION,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import (
-    has_quarantine_marks,
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import (
     is_our_network_policy,
-    is_quarantined,
     network_policy_name,
     policy_for_pod_uid,
 )
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import has_quarantine_marks, is_quarantined
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import parse_rfc3339
-
-# A FOR_POD_LABEL value this long may be a truncated pod name (label values stop at 63).
-LABEL_VALUE_MAX = 63
-POLICY_NAME_PREFIX = "triage-quarantine-"
-# network_policy_name() cuts "triage-quarantine-<pod>" at this length before the uid suffix.
-POLICY_NAME_CUT = 240
-
-
-def _meta(obj):
-    return obj.get("metadata") or {}
-
-
-def policy_pod_name(policy):
-    return (_meta(policy).get("labels") or {}).get(FOR_POD_LABEL)
-
-
-def is_ours(policy):
-    """All three marks: managed-by and for-pod labels, for-pod-uid annotation."""
-    return is_our_network_policy(policy) and bool(policy_for_pod_uid(policy))
-
-
-def records_policy(pod, policy):
-    """Whether the pod names this policy in its network-policy annotation."""
-    return (_meta(pod).get("annotations") or {}).get(ANN_NETWORK_POLICY) == _meta(policy).get("name")
-
-
-def policy_links(policy, pod):
-    """Whether this NetworkPolicy was made for this pod: same namespace, ours, and the pod's uid in
-    its for-pod-uid annotation (or, without one, the pod names it in its network-policy annotation)."""
-    pmeta, meta = _meta(policy), _meta(pod)
-    if pmeta.get("namespace") != meta.get("namespace") or not is_our_network_policy(policy, meta.get("name") or ""):
-        return False
-    uid = policy_for_pod_uid(policy)
-    if uid:
-        return uid == meta.get("uid")
-    return records_policy(pod, policy)
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import POLICY_NAME_CUT, POLICY_NAME_PREFIX, policy_pod_name, records_policy
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import LABEL_VALUE_MAX
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import meta as _meta
 
 
 def pod_lookup(policy):

@@ -34,11 +34,11 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import (
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import (
     is_our_network_policy,
     policy_for_pod_uid,
-    quarantine_record,
 )
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record
 
 # Names listed in a failure message before "and N more".
 NAMES_SHOWN = 10

@@ -18,7 +18,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._cleanup import decide 
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup import policies as policies_mod
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.outcome import NOT_READ, after_failed_delete, must_reread
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record
 
 # Reads and decisions again after a failed precondition, before giving up on a pod.
 REEVALUATIONS = 3

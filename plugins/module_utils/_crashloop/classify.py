@@ -31,8 +31,14 @@ __metaclass__ = type
 import re
 from datetime import timedelta
 
-from ansible_collections.triage.k8s.plugins.module_utils._crashloop.events import (
-    as_dict, as_int, as_list, as_str, as_time, events_for_pod, one_line, summarize_events,
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.events import events_for_pod, summarize_events
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import (
+    as_dict,
+    as_int,
+    as_list,
+    as_str,
+    as_time,
+    one_line,
 )
 
 CLASSES = (

@@ -15,10 +15,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import re
-from datetime import datetime, timezone
-from functools import lru_cache
 
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339, parse_rfc3339
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import as_dict, as_int, as_str, as_time, one_line
 
 # Warning reasons that explain a failing pod. Others (FailedKillPod, NetworkNotReady, ...) are noise here.
 WARNING_REASONS = frozenset((
@@ -29,45 +28,6 @@ WARNING_REASONS = frozenset((
 _FIELD_PATH_RE = re.compile(r"spec\.(?:initContainers|containers|ephemeralContainers)\{([^}]*)\}")
 _TIME_FIELDS = ("lastTimestamp", "deprecatedLastTimestamp", "eventTime", "firstTimestamp", "deprecatedFirstTimestamp")
 
-
-def as_dict(value):
-    return value if isinstance(value, dict) else {}
-
-
-def as_list(value):
-    return value if isinstance(value, list) else []
-
-
-def as_str(value, default=None):
-    return value if isinstance(value, str) else default
-
-
-def as_int(value, default=0):
-    """An int from an API integer field; anything else (None, bool, text) gives `default`."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
-
-
-@lru_cache(maxsize=4096)
-def _parse_time(text):
-    try:
-        return parse_rfc3339(text)
-    except ValueError:
-        return None
-
-
-def as_time(value):
-    """An aware UTC datetime from an RFC 3339 string or a datetime; None when absent or malformed.
-
-    Strings are parsed once (a fleet's pods share most timestamps); datetimes are immutable."""
-    if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return _parse_time(value) if isinstance(value, str) else None
-
-
-def one_line(text, limit=300):
-    """Whitespace collapsed and cut to `limit` characters, for one-line explanations."""
-    flat = " ".join(str(text).split())
-    return flat if len(flat) <= limit else flat[:limit - 3] + "..."
 
 
 def event_key(namespace, name, uid):

@@ -12,7 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify import CLASSES, FAIL_FAST_CLASSES, OK_CLASSES, SEVERITY
-from ansible_collections.triage.k8s.plugins.module_utils._crashloop.events import as_dict, as_int, as_list, as_str, as_time
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import as_dict, as_int, as_list, as_str, as_time
 
 VERDICTS = ("stable", "failing", "progressing")
 

@@ -27,12 +27,9 @@ from ansible_collections.triage.k8s.plugins.module_utils._evidence.describe impo
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.plan import FAILED, OK, SKIPPED, UNAVAILABLE, combine
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import KINDS, resource_path
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import container_problem, validate_name, validate_namespace
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import restore_labels
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import (
-    controller_ref,
-    is_quarantined,
-    quarantine_record,
-)
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import restore_labels
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref
 
 MAX_OWNER_DEPTH = 5
 METRICS_GROUP = "/apis/metrics.k8s.io"

@@ -20,7 +20,7 @@ import os
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import ANN_EVIDENCE
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import ARCHIVE_SUFFIX, MANIFEST
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import is_quarantined
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined
 
 ANNOTATE_ATTEMPTS = 5
 GONE = "the pod is gone (deleted or replaced by one of the same name)"

@@ -31,8 +31,8 @@ from ansible_collections.triage.k8s.plugins.module_utils._evidence.outcome impor
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact import compile_patterns
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact_objects import Redaction
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_apply import caller_identity, read_pod
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import is_quarantined, quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import caller_identity, read_pod
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, quarantine_record
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
 
 _CONTEXT_RE = re.compile(r"^context '([^']+)'")

@@ -15,10 +15,9 @@ __metaclass__ = type
 
 import collections
 import itertools
-import json
 
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
-    ANN_ORIGINAL_LABELS, PREFIX, QUARANTINE_ID_LABEL, QUARANTINED_LABEL,
+    PREFIX,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import (
     DEFAULT_QUARANTINE_PREFIX, map_selector_matches, map_selector_requirements, quarantine_value, requirement_holds,
@@ -362,52 +361,4 @@ def plan_label_changes(pod_labels, services, owner_selector, scope=SCOPE_TRAFFIC
     return result
 
 
-def encode_original_labels(changes):
-    """Compact JSON for the original-labels annotation: {key: value before quarantine or null}.
 
-    Accepts the planner's changes ({key: {'before', 'after'}}) or an already flat {key: before}.
-    """
-    record = dict((key, change.get("before") if isinstance(change, dict) else change) for key, change in changes.items())
-    return json.dumps(record, sort_keys=True, separators=(",", ":"))
-
-
-def decode_original_labels(text):
-    """The {key: value or None} record from the original-labels annotation; ValueError on garbage."""
-    where = "annotation %s" % ANN_ORIGINAL_LABELS
-    hint = ('it must be a JSON object mapping each label key to its value before quarantine, or null if the label '
-            'was absent, e.g. {"app":"web","track":null}; fix it, or remove it and restore the labels by hand')
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", "replace")
-    if not isinstance(text, str):
-        raise ValueError("%s is missing or not text (%r): %s" % (where, text, hint))
-    try:
-        record = json.loads(text)
-    except ValueError as exc:
-        raise ValueError("%s is not valid JSON (%s): %s" % (where, exc, hint))
-    if not isinstance(record, dict):
-        raise ValueError("%s holds %s, not an object: %s" % (where, type(record).__name__, hint))
-    for key, value in record.items():
-        problem = validate_label_key(key) or (value is not None and validate_label_value(value))
-        if not problem and key.startswith(PREFIX):
-            problem = "key %r is under %s, which quarantine never records" % (key, PREFIX)
-        if problem:
-            raise ValueError("%s has a bad entry: %s; %s" % (where, problem, hint))
-    return record
-
-
-def restore_labels(current_labels, original_labels_record):
-    """Labels with every recorded key put back (value, or absence) and the quarantine labels removed.
-
-    original_labels_record is the decoded record, or the annotation text itself.
-    """
-    if not isinstance(original_labels_record, dict):
-        original_labels_record = decode_original_labels(original_labels_record)
-    restored = dict(current_labels or {})
-    for key, value in original_labels_record.items():
-        if value is None:
-            restored.pop(key, None)
-        else:
-            restored[key] = value
-    restored.pop(QUARANTINED_LABEL, None)
-    restored.pop(QUARANTINE_ID_LABEL, None)
-    return restored

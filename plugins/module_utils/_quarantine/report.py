@@ -12,11 +12,8 @@ import json
 import re
 import shlex
 
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import (
-    WHAT_OWNER_DOES,
-    apply_merge_patch,
-    quarantine_record,
-)
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import apply_merge_patch, quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import WHAT_OWNER_DOES
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.:/@+,%-]+")

@@ -19,12 +19,13 @@ from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import name_
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_apply as ops
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_release as release
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import report
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.wait import (
     wait_out_of_endpoints,
     wait_replacement_ready,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339, parse_duration
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import caller_identity
 
 
 # A reason is a sentence for a human; the API server caps all annotations of a pod at 256 KiB.
@@ -79,7 +80,7 @@ def _quarantine(module, kube):
     params = module.params
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     expires_at = format_rfc3339(now + datetime.timedelta(seconds=parse_duration(params["ttl"]))) if params["ttl"] else None
-    identity = ops.caller_identity(kube, params["quarantined_by"])
+    identity = caller_identity(kube, params["quarantined_by"])
     changed, proposal, written = ops.apply_quarantine(kube, params, module.check_mode, format_rfc3339(now),
                                                       expires_at, identity)
     if not changed:

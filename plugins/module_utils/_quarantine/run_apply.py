@@ -13,51 +13,33 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import QUARANTINE_ID_LABEL, QUARANTINED_SELECTOR
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import KINDS
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import map_selector_matches, selector_string
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import restore_labels
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import (
     SCOPE_TRAFFIC_AND_OWNER,
     plan_label_changes,
-    restore_labels,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_policy as quarantine_policy
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine import state
+from ansible_collections.triage.k8s.plugins.module_utils._contract import policy as policy_marks
+from ansible_collections.triage.k8s.plugins.module_utils._contract import record as pod_record
+from ansible_collections.triage.k8s.plugins.module_utils._k8s import objects
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine import owner
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import read_pod
 
 CONFLICT_ATTEMPTS = 5
 
-
-def read_pod(kube, name, namespace):
-    pod = kube.get_or_none("Pod", name, namespace)
-    if pod is None:
-        if kube.get_or_none("Namespace", namespace) is None:
-            raise TriageError('namespace "%s" not found%s: check namespace and context'
-                              % (namespace, " on %s" % kube.target if kube.target else ""))
-        raise TriageError('pod "%s" not found in namespace "%s"%s' % (
-            name, namespace, " on %s" % kube.target if kube.target else ""))
-    return pod
 
 
 def pod_summary(pod):
     meta, status = pod.get("metadata") or {}, pod.get("status") or {}
     return {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
             "ip": status.get("podIP"), "node": (pod.get("spec") or {}).get("nodeName"),
-            "phase": status.get("phase"), "ready": state.pod_ready(pod)}
+            "phase": status.get("phase"), "ready": objects.pod_ready(pod)}
 
-
-def caller_identity(kube, given):
-    """quarantined-by: the parameter, else who the API server says we are, else the AWX job."""
-    if given:
-        return given
-    who = kube.whoami()
-    if who:
-        return who
-    if os.environ.get("JOB_ID"):
-        return "awx-job-%s" % os.environ["JOB_ID"]
-    return None
 
 
 def _services(kube, namespace):
@@ -67,26 +49,26 @@ def _services(kube, namespace):
 
 def _owner(kube, pod):
     """(controller ownerReference, owner object or None, planner owner selector or None)."""
-    ref = state.controller_ref(pod)
+    ref = objects.controller_ref(pod)
     if not ref or ref.get("kind") not in KINDS:
         return ref, None, None
     owner = kube.get_or_none(ref["kind"], ref["name"], pod["metadata"]["namespace"])
     if owner is None or owner["metadata"].get("uid") != ref.get("uid"):
         return ref, None, None  # owner already gone: nothing will adopt or replace the pod
-    return ref, owner, state.owner_selector(owner)
+    return ref, owner, owner.owner_selector(owner)
 
 
 def _owner_pods(kube, namespace, owner, owner_sel):
     plain = owner["kind"] == "ReplicationController"
     selector = selector_string(owner_sel["selector"], plain_map=plain)
     pods = [p for p in kube.list("Pod", namespace, label_selector=selector or None)
-            if state.owned_by(p, owner["metadata"]["uid"])]
+            if owner.owned_by(p, owner["metadata"]["uid"])]
     return pods, selector
 
 
 def _ready_peers_by_service(kube, namespace, pod, selecting):
     """{Service name: names of the other Ready pods it selects} for the Services selecting the pod."""
-    return dict((service["name"], state.ready_peers(pod, kube.list(
+    return dict((service["name"], owner.ready_peers(pod, kube.list(
         "Pod", namespace, label_selector=selector_string(service["selector"], plain_map=True))))
         for service in selecting)
 
@@ -97,7 +79,7 @@ def _max_per_owner_guard(kube, params, pod, ref):
     limit = params["max_quarantined_per_owner"]
     # Never the pod itself: a concurrent run that quarantined it meanwhile makes this run the loser of
     # the race, which finds "already quarantined" on its conflicting PATCH instead of a refusal.
-    already = [other for other in state.quarantined_from_owner(
+    already = [other for other in owner.quarantined_from_owner(
         kube.list("Pod", pod["metadata"]["namespace"], label_selector=QUARANTINED_SELECTOR), ref.get("uid"))
         if other != pod["metadata"]["name"]]
     if len(already) >= limit:
@@ -113,15 +95,15 @@ def _max_per_owner_guard(kube, params, pod, ref):
 def _guards(kube, params, pod, ref, owner, owner_pods, selecting):
     """Refuse what automation must never do; each refusal says how to proceed deliberately."""
     _max_per_owner_guard(kube, params, pod, ref)
-    if params["force"] or not state.pod_ready(pod):
+    if params["force"] or not objects.pod_ready(pod):
         return
     name = pod["metadata"]["name"]
     replaced = owner is not None and params["scope"] == SCOPE_TRAFFIC_AND_OWNER
     services = ", ".join(s["name"] for s in selecting)
-    if owner is not None and owner["kind"] in state.REPLICA_KINDS:
-        if not state.last_ready_replica(pod, owner_pods):
+    if owner is not None and owner["kind"] in owner.REPLICA_KINDS:
+        if not owner.last_ready_replica(pod, owner_pods):
             return
-        stuck = state.unschedulable_pods(owner_pods)
+        stuck = owner.unschedulable_pods(owner_pods)
         if not replaced:
             after = "and with scope %s its owner does not replace it" % params["scope"]
         elif stuck:
@@ -161,7 +143,7 @@ def plan_quarantine(kube, params, pod, now, expires_at, identity):
                           "collect what evidence remains instead" % (pod["metadata"]["name"], pod["metadata"]["deletionTimestamp"]))
     ref, owner, owner_sel = _owner(kube, pod)
     scope = params["scope"]
-    refusal = state.owner_refusal(ref.get("kind") if ref else None, scope)
+    refusal = owner.owner_refusal(ref.get("kind") if ref else None, scope)
     if refusal:
         raise TriageError("cannot quarantine pod %s with scope %s: %s" % (pod["metadata"]["name"], scope, refusal))
     services = _services(kube, namespace)
@@ -176,10 +158,10 @@ def plan_quarantine(kube, params, pod, now, expires_at, identity):
     owner_pods, owner_selector_text = ([], None) if owner is None else _owner_pods(kube, namespace, owner, owner_sel)
     selecting = [s for s in services if s["name"] in plan["services_selecting"]]
     _guards(kube, params, pod, ref, owner, owner_pods, selecting)
-    policy_name = state.network_policy_name(pod) if params["network_isolation"] else None
-    annotations = state.quarantine_annotations(now, identity, params["reason"], expires_at, plan["changes"],
+    policy_name = policy_marks.network_policy_name(pod) if params["network_isolation"] else None
+    annotations = pod_record.quarantine_annotations(now, identity, params["reason"], expires_at, plan["changes"],
                                                ref, policy_name)
-    patch = state.quarantine_patch(pod, plan["changes"], annotations, policy_name)
+    patch = pod_record.quarantine_patch(pod, plan["changes"], annotations, policy_name)
     releases_owner = bool(owner is not None and scope == SCOPE_TRAFFIC_AND_OWNER)
     return {
         "pod": pod, "ref": ref, "owner": owner, "plan": plan, "patch": patch, "policy_name": policy_name,
@@ -219,7 +201,7 @@ def _quarantine_outcome(kube, name, namespace, patch, exc):
     except TriageError as again:
         raise WriteUnknown("could not tell whether the quarantine of pod %s landed: the PATCH failed (%s) and reading "
                            "the pod back failed too (%s)" % (name, exc.msg, again.msg), dict(exc.details, changed=True))
-    return pod if state.is_quarantined(pod) and _wrote_this(pod, patch) else None
+    return pod if pod_record.is_quarantined(pod) and _wrote_this(pod, patch) else None
 
 
 def apply_quarantine(kube, params, check_mode, now, expires_at, identity):
@@ -234,7 +216,7 @@ def apply_quarantine(kube, params, check_mode, now, expires_at, identity):
     try:
         for attempt in range(CONFLICT_ATTEMPTS):
             pod = read_pod(kube, name, namespace)
-            if state.is_quarantined(pod):  # already, a concurrent run won the race, or our lost write
+            if pod_record.is_quarantined(pod):  # already, a concurrent run won the race, or our lost write
                 if sent is not None and _wrote_this(pod, sent["patch"]):
                     sent["created_policy"] = created is not None
                     return True, sent, pod
@@ -282,11 +264,11 @@ def repair_network_policy(kube, pod, params, check_mode):
     """A quarantined pod whose recorded NetworkPolicy is missing (deleted by hand, or by a release
     that raced this quarantine) is isolated again. Returns the policy name when it was (or in
     check mode would be) re-created, else None."""
-    name = state.quarantine_record(pod)["network_policy"]
+    name = pod_record.quarantine_record(pod)["network_policy"]
     labels = pod["metadata"].get("labels") or {}
     if not name or kube.get_or_none("NetworkPolicy", name, pod["metadata"]["namespace"]) is not None:
         return None
-    if labels.get(QUARANTINE_ID_LABEL) != state.quarantine_id(pod):
+    if labels.get(QUARANTINE_ID_LABEL) != pod_record.quarantine_id(pod):
         raise TriageError("pod %s is quarantined with NetworkPolicy %s recorded, but that policy is missing and the pod "
                           "no longer has its %s label, so a new policy would not select it: release the pod and "
                           "quarantine it again" % (pod["metadata"]["name"], name, QUARANTINE_ID_LABEL))
@@ -304,7 +286,7 @@ def existing_quarantine(kube, pod):
     its original labels are in, the owner it had, whether that owner lets it go, and (to wait for a
     replacement) the owner, its pod selector and the uids of its pods from before the quarantine."""
     namespace = pod["metadata"]["namespace"]
-    record = state.quarantine_record(pod)
+    record = pod_record.quarantine_record(pod)
     labels = pod["metadata"].get("labels") or {}
     original = restore_labels(labels, record["original_labels"] or {})
     ref = record["owner"] if isinstance(record["owner"], dict) and record["owner"].get("kind") else None
@@ -315,13 +297,13 @@ def existing_quarantine(kube, pod):
     owner = kube.get_or_none(ref["kind"], ref["name"], namespace) if ref["kind"] in KINDS else None
     if owner is not None and owner["metadata"].get("uid") != ref.get("uid"):
         owner = None  # a new object of the same name is not the owner it had
-    current = state.controller_ref(pod)
+    current = objects.controller_ref(pod)
     if current is None or current.get("uid") != ref.get("uid"):
         found["released"] = True
     elif owner is not None:  # still owned: released once the owner sees its selector no longer matches
-        found["released"] = not state.owner_matches(owner, labels)
-    if owner is not None and found["released"] and ref["kind"] in state.REPLACING_KINDS:
-        pods, selector = _owner_pods(kube, namespace, owner, state.owner_selector(owner))
+        found["released"] = not owner.owner_matches(owner, labels)
+    if owner is not None and found["released"] and ref["kind"] in owner.REPLACING_KINDS:
+        pods, selector = _owner_pods(kube, namespace, owner, owner.owner_selector(owner))
         since = record["quarantined_at"] or ""
         found["known"].update(p["metadata"]["uid"] for p in pods
                               if (p["metadata"].get("creationTimestamp") or "") < since)

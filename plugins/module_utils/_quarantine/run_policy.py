@@ -15,7 +15,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine import state
+from ansible_collections.triage.k8s.plugins.module_utils._contract import policy as policy_marks
+from ansible_collections.triage.k8s.plugins.module_utils._contract import record
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine import owner
 
 # Statuses of a DELETE with a uid precondition that mean "that object is not there any more".
 GONE_STATUSES = (404, 409)
@@ -27,9 +29,9 @@ def _uid(obj):
 
 def is_ours_for(policy, pod):
     """Made by triage.k8s for this pod (name label, and uid annotation when it has one)."""
-    if policy is None or not state.is_our_network_policy(policy, pod["metadata"]["name"]):
+    if policy is None or not policy_marks.is_our_network_policy(policy, pod["metadata"]["name"]):
         return False
-    uid = state.policy_for_pod_uid(policy)
+    uid = policy_marks.policy_for_pod_uid(policy)
     return uid in (None, pod["metadata"].get("uid"))
 
 
@@ -61,8 +63,8 @@ def _create(kube, namespace, wanted):
 def _recorded_now(kube, pod, name):
     """Whether the pod, read again, is quarantined with this policy (only asked before replacing one)."""
     now = kube.get_or_none("Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
-    return bool(now and now["metadata"].get("uid") == pod["metadata"].get("uid") and state.is_quarantined(now)
-                and state.quarantine_record(now)["network_policy"] == name)
+    return bool(now and now["metadata"].get("uid") == pod["metadata"].get("uid") and record.is_quarantined(now)
+                and record.quarantine_record(now)["network_policy"] == name)
 
 
 def ensure(kube, pod, name, params, recorded):
@@ -71,7 +73,7 @@ def ensure(kube, pod, name, params, recorded):
     a leftover of ours is replaced. Returns "created", "replaced", "updated" or None (as wanted)."""
     namespace = pod["metadata"]["namespace"]
     allow = params.get("network_allow") or {}
-    wanted = state.network_policy_manifest(pod, name, allow.get("namespace_labels"), allow.get("cidrs"))
+    wanted = owner.network_policy_manifest(pod, name, allow.get("namespace_labels"), allow.get("cidrs"))
     existing = kube.get_or_none("NetworkPolicy", name, namespace)
     action = "created"
     if existing is not None:
@@ -102,10 +104,10 @@ def discard(kube, namespace, pod_name, policy_name, pod=None):
     try:
         if pod is None:
             pod = kube.get_or_none("Pod", pod_name, namespace)
-        if pod is not None and state.quarantine_record(pod)["network_policy"] == policy_name:
+        if pod is not None and record.quarantine_record(pod)["network_policy"] == policy_name:
             return None
         policy = kube.get_or_none("NetworkPolicy", policy_name, namespace)
-        if policy is not None and state.is_our_network_policy(policy, pod_name):
+        if policy is not None and policy_marks.is_our_network_policy(policy, pod_name):
             delete_exact(kube, namespace, policy)
     except TriageError as exc:
         return ('the NetworkPolicy "%s" it created is left in place (%s); it selects only the quarantine-id label, '

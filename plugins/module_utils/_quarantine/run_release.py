@@ -11,13 +11,13 @@ __metaclass__ = type
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_policy as quarantine_policy
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine import state
+from ansible_collections.triage.k8s.plugins.module_utils._contract import record
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_apply import (
     CONFLICT_ATTEMPTS,
     WriteUnknown,
-    read_pod,
     refused,
 )
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import read_pod
 
 
 def _release_outcome(kube, name, namespace, exc):
@@ -27,13 +27,13 @@ def _release_outcome(kube, name, namespace, exc):
         raise WriteUnknown("could not tell whether the release of pod %s landed: the PATCH failed (%s) and reading the "
                            "pod back failed too (%s); re-run the same task to converge" % (name, exc.msg, again.msg),
                            dict(exc.details, changed=True))
-    return not state.has_quarantine_marks(pod)
+    return not record.has_quarantine_marks(pod)
 
 
 def _policy_to_delete(kube, pod, namespace, check_mode):
     """The recorded NetworkPolicy object (read before the pod is released, so the delete can be
     preconditioned on its uid), after checking that this identity may delete it."""
-    policy_name = state.quarantine_record(pod)["network_policy"]
+    policy_name = record.quarantine_record(pod)["network_policy"]
     if not policy_name:
         return None
     policy = kube.get_or_none("NetworkPolicy", policy_name, namespace)
@@ -56,17 +56,17 @@ def apply_release(kube, params, check_mode):
     sent = False
     for attempt in range(CONFLICT_ATTEMPTS):
         pod = read_pod(kube, name, namespace)
-        if not state.has_quarantine_marks(pod):
+        if not record.has_quarantine_marks(pod):
             if sent:  # our first PATCH landed but its answer was lost; the retry then conflicted
                 return True, sent[0], sent[1], _delete_released_policy(kube, namespace, name, sent[2])
             return False, pod, None, False
         try:
-            patch = state.release_patch(pod)
+            patch = record.release_patch(pod)
         except ValueError as exc:
             raise TriageError("cannot release pod %s: %s" % (name, exc))
         policy = _policy_to_delete(kube, pod, namespace, check_mode)
         if check_mode:
-            return True, pod, patch, bool(state.quarantine_record(pod)["network_policy"])
+            return True, pod, patch, bool(record.quarantine_record(pod)["network_policy"])
         try:
             kube.patch("Pod", name, namespace, patch)
         except TriageError as exc:

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import controller_ref, pod_ready
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref, pod_ready
 
 SERVICE_NAME_LABEL = "kubernetes.io/service-name"
 

@@ -31,7 +31,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     QUARANTINED_LABEL,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import apply_merge_patch, release_patch
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import apply_merge_patch, release_patch
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339, parse_rfc3339
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=timezone.utc)

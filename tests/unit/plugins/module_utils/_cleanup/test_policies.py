@@ -16,12 +16,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ansible_collections.triage.k8s.plugins.module_utils._cleanup.policies import (
-    orphan_verdict,
-    pod_lookup,
-    policy_links,
-    records_policy,
-)
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup.policies import orphan_verdict, pod_lookup
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import policy_links, records_policy
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     ANN_EVIDENCE,
     ANN_NETWORK_POLICY,
@@ -34,12 +30,9 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     QUARANTINE_ID_LABEL,
     QUARANTINED_LABEL,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import (
-    apply_merge_patch,
-    network_policy_manifest,
-    network_policy_name,
-    release_patch,
-)
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import network_policy_name
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import apply_merge_patch, release_patch
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import network_policy_manifest
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=timezone.utc)

@@ -13,7 +13,11 @@ import pytest
 
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify import CLASSES, classify_pod
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.events import (
-    container_of, event_count, event_key, events_for_pod, summarize_events,
+    container_of,
+    event_count,
+    event_key,
+    events_for_pod,
+    summarize_events,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.summary import is_crashlooping, rollout_verdict, summarize
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339

@@ -30,12 +30,12 @@ from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import (
     validate_label_key,
     validate_label_value,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import (
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import (
     decode_original_labels,
     encode_original_labels,
-    plan_label_changes,
     restore_labels,
 )
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import plan_label_changes
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import (
     format_rfc3339,
     parse_duration,

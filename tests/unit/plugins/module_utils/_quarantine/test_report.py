@@ -35,7 +35,8 @@ from ansible_collections.triage.k8s.plugins.module_utils._quarantine.report impo
     quarantine_summary,
     release_note,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import WHAT_OWNER_DOES, quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import WHAT_OWNER_DOES
 
 NOW = "2026-11-22T03:04:05Z"
 RS_UID = "0d9f8e7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f"

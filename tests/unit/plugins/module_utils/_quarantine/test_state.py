@@ -34,22 +34,26 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     QUARANTINED_LABEL,
     QUARANTINED_VALUE,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import (
-    apply_merge_patch,
-    controller_ref,
-    has_quarantine_marks,
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import (
     is_our_network_policy,
-    is_quarantined,
-    last_ready_replica,
-    network_policy_manifest,
     network_policy_name,
-    owner_refusal,
-    owner_selector,
+)
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import (
+    apply_merge_patch,
+    has_quarantine_marks,
+    is_quarantined,
     quarantine_annotations,
     quarantine_patch,
     quarantine_record,
-    quarantined_from_owner,
     release_patch,
+)
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import (
+    last_ready_replica,
+    network_policy_manifest,
+    owner_refusal,
+    owner_selector,
+    quarantined_from_owner,
     unschedulable_pods,
 )
 

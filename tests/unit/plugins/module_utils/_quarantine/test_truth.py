@@ -13,7 +13,7 @@ import pytest
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_apply import _wrote_this, refused
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_policy import is_ours_for
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.state import network_policy_manifest
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import network_policy_manifest
 
 POD = {"metadata": {"name": "web-1", "namespace": "shop", "uid": "u-1",
                     "labels": {"app": "quarantined-web", "triage.k8s/quarantined": "true"},

@@ -126,6 +126,17 @@ options:
         for example C(group1,group2).
     type: list
     elements: str
+  persist_config:
+    description:
+      - Whether the kubernetes library may write a token it refreshed back to the kubeconfig file, as
+        with C(kubernetes.core). Can also be set with the E(K8S_AUTH_PERSIST_CONFIG) environment variable.
+      - This only happens for a context whose user has a C(gcp) or C(oidc) C(auth-provider) with an
+        expired token; the library then rewrites the whole file from its parsed content, so comments and
+        formatting in that file are lost. Tokens of C(exec) plugins, static tokens and certificates are
+        never written.
+      - "Has no effect with a kubeconfig given as a dictionary, with O(host) alone or with the in-cluster
+        service account. Left unset, it is V(false): the modules never write to a kubeconfig."
+    type: bool
 requirements:
   - kubernetes >= 24.2.0
 notes:

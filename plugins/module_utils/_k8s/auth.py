@@ -39,6 +39,7 @@ AUTH_ENV_VARS = {
     "no_proxy": ["K8S_AUTH_NO_PROXY"],
     "impersonate_user": ["K8S_AUTH_IMPERSONATE_USER"],
     "impersonate_groups": ["K8S_AUTH_IMPERSONATE_GROUPS"],
+    "persist_config": ["K8S_AUTH_PERSIST_CONFIG"],
 }
 
 # proxy_headers is a dict; like kubernetes.core, each key has its own variable and they
@@ -73,6 +74,8 @@ AUTH_ARG_SPEC = {
     "proxy_headers": {"type": "dict", "options": PROXY_HEADERS_SPEC},
     "impersonate_user": _opt("impersonate_user", type="str"),
     "impersonate_groups": _opt("impersonate_groups", type="list", elements="str"),
+    # As in kubernetes.core: let the kubernetes library write a token it refreshed back to the file.
+    "persist_config": _opt("persist_config", type="bool"),
 }
 
 AUTH_OPTION_NAMES = tuple(AUTH_ARG_SPEC)

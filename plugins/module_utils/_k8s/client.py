@@ -1,7 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The one place that turns connection options into a kubernetes ApiClient.
+"""The one place that turns connection options into a kubernetes ApiClient, and a module run's
+one Kube (connect). Kubeconfig files are read by kubeconfig.py; this file only decides which
+source applies, loads it into a Configuration and applies the explicit options.
 
 Resolution order (also documented in doc_fragments/k8s_auth.py):
   1. module parameters, then the K8S_AUTH_* environment (auth.resolve_auth_params);
@@ -22,19 +24,24 @@ __metaclass__ = type
 
 import copy
 import os
-import re
 import traceback
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.auth import resolve_auth_params
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError, scrub
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.kubeconfig import (
+    KubeconfigError,
+    default_paths,
+    safe_server,
+    select_context,
+)
 
 KUBERNETES_IMPORT_ERROR = None
 try:
     import kubernetes
     import urllib3
-    import yaml
     from kubernetes.client import ApiClient, Configuration
     from kubernetes.config import load_incluster_config
     from kubernetes.config.kube_config import load_kube_config, load_kube_config_from_dict
@@ -52,7 +59,6 @@ except ImportError:
         HTTPHeaderDict = None
 
 MIN_KUBERNETES_VERSION = "24.2.0"
-DEFAULT_KUBECONFIG = "~/.kube/config"
 IMPERSONATE_USER_HEADER = "Impersonate-User"
 IMPERSONATE_GROUP_HEADER = "Impersonate-Group"
 
@@ -67,112 +73,36 @@ def require_kubernetes(module):
                          % (MIN_KUBERNETES_VERSION, kubernetes.__version__))
 
 
-# ---------------------------------------------------------------- kubeconfig files
-
-def _default_kubeconfig_paths(environ):
-    """$KUBECONFIG entries that exist (kubectl ignores missing ones), else ~/.kube/config."""
-    if environ.get("KUBECONFIG"):
-        paths = [os.path.expanduser(p) for p in environ["KUBECONFIG"].split(os.pathsep) if p]
-        return [p for p in paths if os.path.exists(p)], "KUBECONFIG=%s" % environ["KUBECONFIG"]
-    path = os.path.expanduser(DEFAULT_KUBECONFIG)
-    return ([path] if os.path.exists(path) else []), DEFAULT_KUBECONFIG
-
-
-def _read_kubeconfig_file(path):
-    """Parse one kubeconfig file, turning every failure into an actionable TriageError."""
-    if not os.path.exists(path):
-        raise TriageError("kubeconfig %s does not exist; set kubeconfig (K8S_AUTH_KUBECONFIG) to an "
-                          "existing file" % path, {"error_type": "config"})
-    try:
-        with open(path) as handle:
-            # Parse from the file object: PyYAML then puts no file excerpt (which could hold
-            # a token) into its error messages.
-            data = yaml.safe_load(handle)
-    except (IOError, OSError) as exc:
-        raise TriageError("cannot read kubeconfig %s: %s" % (path, exc.strerror or exc),
-                          {"error_type": "config"})
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark else ""
-        raise TriageError("kubeconfig %s is not valid YAML: %s%s"
-                          % (path, getattr(exc, "problem", None) or "parse error", where),
-                          {"error_type": "config"})
-    if not isinstance(data, dict):
-        raise TriageError("kubeconfig %s is empty or not a YAML mapping" % path, {"error_type": "config"})
-    return data
-
-
-def _context_names(configs):
-    names, current = [], None
-    for data in configs:
-        for entry in data.get("contexts") or []:
-            if isinstance(entry, dict) and entry.get("name") and entry["name"] not in names:
-                names.append(entry["name"])
-        if data.get("current-context"):
-            current = data["current-context"]  # the kubernetes loader lets later files win
-    return names, current
-
-
-def _server_of(configs, context):
-    """The API server URL a context points at, or None."""
-    cluster = None
-    for data in configs:
-        for entry in data.get("contexts") or []:
-            if isinstance(entry, dict) and entry.get("name") == context and cluster is None:
-                cluster = (entry.get("context") or {}).get("cluster")
-    for data in configs:
-        for entry in data.get("clusters") or []:
-            if isinstance(entry, dict) and entry.get("name") == cluster:
-                return (entry.get("cluster") or {}).get("server")
-    return None
-
+# ---------------------------------------------------------------- where the settings come from
 
 class _Source(object):
     """Where the connection settings come from, decided without touching the network."""
 
-    def __init__(self, mode, label="", paths=None, configs=None, config_dict=None, context=None):
+    def __init__(self, mode, label="", selection=None):
         self.mode = mode              # "kubeconfig", "host", "incluster" or "none"
         self.label = label            # e.g. "kubeconfig /root/.kube/config", for messages
-        self.paths = paths or []
-        self.configs = configs or []
-        self.config_dict = config_dict
-        self.context = context
+        self.selection = selection    # a kubeconfig.Selection in "kubeconfig" mode
+        self.context = selection.context if selection else None
 
 
-def _kubeconfig_source(auth, environ):
-    kubeconfig = auth.get("kubeconfig")
-    if isinstance(kubeconfig, dict):
-        configs, config_dict, paths, label = [kubeconfig], kubeconfig, [], "the kubeconfig given as a dict"
-    elif kubeconfig:
-        paths = [os.path.expanduser(p) for p in str(kubeconfig).split(os.pathsep) if p]
-        configs, config_dict, label = [_read_kubeconfig_file(p) for p in paths], None, "kubeconfig " + kubeconfig
-    else:
-        paths, where = _default_kubeconfig_paths(environ)
-        if not paths:
-            raise TriageError("context '%s' was requested but there is no kubeconfig (looked at %s); set "
-                              "kubeconfig" % (auth["context"], where), {"error_type": "config"})
-        configs, config_dict, label = [_read_kubeconfig_file(p) for p in paths], None, "kubeconfig " + where
-    names, current = _context_names(configs)
-    context = auth.get("context") or current
-    if not context:
-        raise TriageError("%s has no current-context; set context to one of: %s"
-                          % (label, ", ".join(names) or "(it defines no contexts)"), {"error_type": "config"})
-    if context not in names:
-        raise TriageError("context '%s' not found in %s; available contexts: %s"
-                          % (context, label, ", ".join(names) or "(none)"), {"error_type": "config"})
-    return _Source("kubeconfig", label, paths, configs, config_dict, context)
+def _kubeconfig_source(kubeconfig, context, environ):
+    try:
+        selection = select_context(kubeconfig, context, environ)
+    except KubeconfigError as exc:
+        raise TriageError(exc.for_module, {"error_type": "config"})
+    return _Source("kubeconfig", selection.label, selection)
 
 
 def _plan(auth, environ):
     if auth.get("kubeconfig") or auth.get("context"):
-        return _kubeconfig_source(auth, environ)
+        return _kubeconfig_source(auth.get("kubeconfig"), auth.get("context"), environ)
     if auth.get("host"):
         return _Source("host", label=auth["host"])
     if environ.get("KUBERNETES_SERVICE_HOST"):
         return _Source("incluster", label="in-cluster service account")
-    paths, where = _default_kubeconfig_paths(environ)
+    paths, where = default_paths(environ)
     if paths:
-        return _kubeconfig_source(dict(auth, kubeconfig=os.pathsep.join(paths)), environ)
+        return _kubeconfig_source(os.pathsep.join(paths), auth.get("context"), environ)
     return _Source("none", label=where)
 
 
@@ -183,14 +113,18 @@ def _normalise_host(host):
     return host if "://" in host else "https://" + host
 
 
-def _load(source, configuration, environ):
+def _load(source, configuration, environ, persist=False):
+    """Load the chosen settings into configuration. persist: let the kubernetes library write a token
+    it refreshed (gcp and oidc auth-providers) back to the kubeconfig file, as kubernetes.core does
+    with persist_config; a kubeconfig dict has no file to write to."""
+    selection = source.selection
     try:
-        if source.mode == "kubeconfig" and source.config_dict is not None:
-            load_kube_config_from_dict(config_dict=copy.deepcopy(source.config_dict), context=source.context,
+        if source.mode == "kubeconfig" and selection.config_dict is not None:
+            load_kube_config_from_dict(config_dict=copy.deepcopy(selection.config_dict), context=source.context,
                                        client_configuration=configuration, persist_config=False)
         elif source.mode == "kubeconfig":
-            load_kube_config(config_file=os.pathsep.join(source.paths), context=source.context,
-                             client_configuration=configuration, persist_config=False)
+            load_kube_config(config_file=os.pathsep.join(selection.paths), context=source.context,
+                             client_configuration=configuration, persist_config=bool(persist))
         elif source.mode == "incluster":
             load_incluster_config(client_configuration=configuration)
     except TriageError:
@@ -198,10 +132,10 @@ def _load(source, configuration, environ):
     except Exception as exc:  # ConfigException, exec-plugin failures, bad cert data...
         if source.mode == "incluster":
             # e.g. KUBERNETES_SERVICE_HOST set but no service account token mounted.
-            paths, where = _default_kubeconfig_paths(environ)
+            paths, where = default_paths(environ)
             if paths:
-                fallback = _kubeconfig_source({"kubeconfig": os.pathsep.join(paths)}, environ)
-                _load(fallback, configuration, environ)
+                fallback = _kubeconfig_source(os.pathsep.join(paths), None, environ)
+                _load(fallback, configuration, environ, persist)
                 return fallback
             raise TriageError("KUBERNETES_SERVICE_HOST is set but the in-cluster configuration failed (%s) "
                               "and there is no kubeconfig at %s: mount a service account token or set "
@@ -280,24 +214,16 @@ def _impersonate(api_client, user, groups):
     api_client.impersonation = {"user": user, "groups": list(groups)} if (user or groups) else None
 
 
-def _without_userinfo(url):
-    return re.sub(r"//[^/@]*@", "//", url) if url else url
-
-
 def _describe(source, configuration_host=None, host=None):
     """e.g. "context 'kwok-a' (https://127.0.0.1:32768)"; never shows URL credentials."""
-    return _without_userinfo(_describe_source(source, configuration_host, host))
-
-
-def _describe_source(source, configuration_host, host):
     server = host and _normalise_host(host)
     if source.mode == "kubeconfig":
-        server = server or _server_of(source.configs, source.context)
+        server = safe_server(server or source.selection.server)
         return "context '%s' (%s)" % (source.context, server) if server else "context '%s'" % source.context
     if source.mode == "incluster":
-        return "in-cluster config (%s)" % (server or configuration_host or "the cluster's API service")
+        return "in-cluster config (%s)" % safe_server(server or configuration_host or "the cluster's API service")
     if source.mode == "host":
-        return server
+        return safe_server(server)
     return "no cluster configured"
 
 
@@ -322,8 +248,8 @@ def build_api_client(params, environ=None):
     if source.mode == "none":
         raise _no_configuration(source)
     configuration = Configuration()
-    source = _load(source, configuration, environ)
-    if source.mode == "kubeconfig" and not auth.get("host") and not _server_of(source.configs, source.context):
+    source = _load(source, configuration, environ, auth.get("persist_config"))
+    if source.mode == "kubeconfig" and not auth.get("host") and not source.selection.server:
         # The library would silently fall back to http://localhost.
         raise TriageError("%s: context '%s' names no cluster with a server URL; fix the kubeconfig or set host"
                           % (source.label, source.context), {"error_type": "config"})
@@ -332,6 +258,23 @@ def build_api_client(params, environ=None):
     _impersonate(api_client, auth.get("impersonate_user"), auth.get("impersonate_groups") or [])
     api_client.target_description = _describe(source, configuration.host, auth.get("host"))
     return api_client
+
+
+def connect(params, environ=None):
+    """The one Kube of a module run for these options: its ApiClient built once (the kubeconfig read
+    and loaded once, exec plugins run once) and its target described once, from what was loaded."""
+    api_client = build_api_client(params, environ)
+    return Kube(api_client, api_client.target_description)
+
+
+def sibling_api_client(api_client):
+    """Another ApiClient on the same, already loaded Configuration (nothing is read again), with the
+    same impersonation: for a websocket stream, which takes over the client it runs on."""
+    sibling = ApiClient(api_client.configuration)
+    impersonation = getattr(api_client, "impersonation", None) or {}
+    _impersonate(sibling, impersonation.get("user"), impersonation.get("groups") or [])
+    sibling.target_description = getattr(api_client, "target_description", None)
+    return sibling
 
 
 def describe_target(params, environ=None):

@@ -1,14 +1,22 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Reading kubeconfig files for the triage.k8s.kubeconfig inventory plugin: which files, which
-contexts, and what of them may be shown (names, paths and server URLs, never credentials).
-Problems raise KubeconfigError naming the file; the plugin turns them into parser errors."""
+"""The one kubeconfig reader, for the modules (client.py) and the triage.k8s.kubeconfig inventory
+plugin: which files (an option, $KUBECONFIG or ~/.kube/config; directories and glob patterns for the
+plugin), what a file holds (YAML errors that never quote the file), which contexts exist, which is
+current, and what of them may be shown (names, paths and server URLs without user info, never
+credentials).
+
+Problems raise KubeconfigError. Its str() is the plugin's wording ("kubeconfig PATH: problem", a
+parser error); `for_module` is the same problem in the wording the modules have always used, which
+client.py turns into a TriageError.
+"""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import fnmatch
 import glob
 import os
@@ -24,28 +32,61 @@ try:
     except ImportError:
         from yaml import SafeLoader as _SafeLoader
     HAS_YAML = True
-except ImportError:  # reported by the plugin
+except ImportError:  # reported by the plugin and by client.require_kubernetes()
     yaml = None
     _SafeLoader = None
     HAS_YAML = False
 
 
 class KubeconfigError(ValueError):
-    """A kubeconfig (or an option about them) is unusable; the message names the file."""
+    """A kubeconfig (or an option about them) is unusable; the message names the file.
+
+    `for_module` is the message a module fails with (the same problem, as modules phrase it)."""
+
+    def __init__(self, msg, for_module=None):
+        super(KubeconfigError, self).__init__(msg)
+        self.for_module = for_module or msg
 
 
 DEFAULT_KUBECONFIG = "~/.kube/config"
 ENV_VARS = ("K8S_AUTH_KUBECONFIG", "KUBECONFIG")
 CACHE_VERSION = 1
 _GLOB_CHARS = re.compile(r"[*?\[]")
+_USERINFO = re.compile(r"//[^/@]*@")
 
 
-def _problem(path, what):
-    return KubeconfigError("kubeconfig %s: %s" % (path, what))
+def _problem(path, what, for_module=None):
+    return KubeconfigError("kubeconfig %s: %s" % (path, what), for_module)
 
 
 # ---------------------------------------------------------------------------------------------
 # Which files
+
+
+def split_paths(value):
+    """A kubeconfig path list (entries joined by os.pathsep, as in $KUBECONFIG), ~ expanded."""
+    return [os.path.expanduser(p) for p in str(value).split(os.pathsep) if p.strip()]
+
+
+def default_paths(environ):
+    """kubectl's default for the modules: the existing files of $KUBECONFIG (missing ones are
+    ignored), else ~/.kube/config if it exists. Returns (paths, where looked) for messages."""
+    if environ.get("KUBECONFIG"):
+        paths = split_paths(environ["KUBECONFIG"])
+        return [p for p in paths if os.path.exists(p)], "KUBECONFIG=%s" % environ["KUBECONFIG"]
+    path = os.path.expanduser(DEFAULT_KUBECONFIG)
+    return ([path] if os.path.exists(path) else []), DEFAULT_KUBECONFIG
+
+
+def default_entries(environ=None):
+    """(entries, description) for the inventory plugin when its kubeconfig option is not set."""
+    environ = os.environ if environ is None else environ
+    for var in ENV_VARS:
+        value = environ.get(var, "")
+        entries = [p for p in value.split(os.pathsep) if p.strip()]
+        if entries:
+            return entries, "$%s (%s)" % (var, value)
+    return [DEFAULT_KUBECONFIG], DEFAULT_KUBECONFIG
 
 
 def _expand(entry, base_dir):
@@ -67,7 +108,7 @@ def _dir_files(directory):
 
 
 def resolve_files(entries, base_dir, skip_missing=False, warn=None):
-    """Expand kubeconfig entries (files, directories, glob patterns) into absolute file paths.
+    """Expand the plugin's kubeconfig entries (files, directories, glob patterns) into absolute paths.
 
     Explicit entries that do not exist are errors; default entries ($K8S_AUTH_KUBECONFIG,
     $KUBECONFIG, ~/.kube/config) are skipped when missing (skip_missing), as kubectl does.
@@ -107,17 +148,6 @@ def resolve_files(entries, base_dir, skip_missing=False, warn=None):
     return unique
 
 
-def default_entries(environ=None):
-    """(entries, description) when the kubeconfig option is not set."""
-    environ = os.environ if environ is None else environ
-    for var in ENV_VARS:
-        value = environ.get(var, "")
-        entries = [p for p in value.split(os.pathsep) if p.strip()]
-        if entries:
-            return entries, "$%s (%s)" % (var, value)
-    return [DEFAULT_KUBECONFIG], DEFAULT_KUBECONFIG
-
-
 def fingerprint(files):
     """What must be unchanged for cached contexts to stay valid: path, mtime, size, inode."""
     stamp = []
@@ -134,25 +164,58 @@ def fingerprint(files):
 # What a file holds
 
 
+def _yaml_where(e):
+    mark = getattr(e, "problem_mark", None)
+    return " at line %d, column %d" % (mark.line + 1, mark.column + 1) if mark is not None else ""
+
+
 def _yaml_error(e):
     # PyYAML's own message quotes the offending line, which may hold a token: say where only.
-    where = ""
-    mark = getattr(e, "problem_mark", None)
-    if mark is not None:
-        where = " at line %d, column %d" % (mark.line + 1, mark.column + 1)
     what = getattr(e, "problem", None) or e.__class__.__name__
     context = getattr(e, "context", None)
     if context:
         what = "%s (%s)" % (what, context)
-    return "is not valid YAML%s: %s" % (where, what)
+    return "is not valid YAML%s: %s" % (_yaml_where(e), what)
+
+
+def load_file(path):
+    """The mapping one kubeconfig file holds. KubeconfigError naming the file, never quoting it."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except (IOError, OSError) as e:
+        reason = e.strerror or to_native(e)
+        if e.errno == errno.ENOENT:
+            module = "kubeconfig %s does not exist; set kubeconfig (K8S_AUTH_KUBECONFIG) to an existing file" % path
+        else:
+            module = "cannot read kubeconfig %s: %s" % (path, reason)
+        raise _problem(path, "cannot be read: %s" % reason, module)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _problem(path, "is not a kubeconfig: not UTF-8 text", "kubeconfig %s is not UTF-8 text" % path)
+    try:
+        doc = yaml.load(text, Loader=_SafeLoader)  # nosec: safe loader
+    except yaml.YAMLError as e:
+        raise _problem(path, _yaml_error(e), "kubeconfig %s is not valid YAML: %s%s"
+                       % (path, getattr(e, "problem", None) or "parse error", _yaml_where(e)))
+    not_a_mapping = "kubeconfig %s is empty or not a YAML mapping" % path
+    if doc is None:
+        raise _problem(path, "is empty", not_a_mapping)
+    if not isinstance(doc, dict):
+        raise _problem(path, "is not a kubeconfig: the document is a %s, not a mapping" % type(doc).__name__,
+                       not_a_mapping)
+    return doc
 
 
 def safe_server(url):
     """The server URL without user name and password."""
+    if not isinstance(url, str) or "@" not in url:
+        return url
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return url
+    except ValueError:  # e.g. a broken IPv6 literal: still never show the user info
+        return _USERINFO.sub("//", url)
     if "@" not in parts.netloc:
         return url
     host = parts.netloc.rsplit("@", 1)[1]
@@ -207,9 +270,8 @@ def _context_record(path, entry, clusters, users):
             record["problem"] = "context '%s' has a namespace that is not a string" % name
             return record
         record["namespace"] = namespace
-    cluster_body = clusters[cluster].get("cluster")
-    server = cluster_body.get("server") if isinstance(cluster_body, dict) else None
-    if not isinstance(server, str) or not server:
+    server = _server(clusters[cluster])
+    if not server:
         record["problem"] = "cluster '%s' (of context '%s') has no server" % (cluster, name)
         return record
     record["server"] = safe_server(server)
@@ -217,24 +279,9 @@ def _context_record(path, entry, clusters, users):
 
 
 def read_kubeconfig(path):
-    """Context records of one kubeconfig file; KubeconfigError naming the file if broken."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except (IOError, OSError) as e:
-        raise _problem(path, "cannot be read: %s" % (e.strerror or to_native(e)))
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _problem(path, "is not a kubeconfig: not UTF-8 text")
-    try:
-        doc = yaml.load(text, Loader=_SafeLoader)  # nosec: safe loader
-    except yaml.YAMLError as e:
-        raise _problem(path, _yaml_error(e))
-    if doc is None:
-        raise _problem(path, "is empty")
-    if not isinstance(doc, dict):
-        raise _problem(path, "is not a kubeconfig: the document is a %s, not a mapping" % type(doc).__name__)
+    """The plugin's view: context records of one self-contained file, every entry checked;
+    KubeconfigError naming the file if it is broken."""
+    doc = load_file(path)
     kind = doc.get("kind")
     if kind not in (None, "", "Config"):
         raise _problem(path, "is not a kubeconfig: kind is '%s', not 'Config'" % to_native(kind))
@@ -246,7 +293,85 @@ def read_kubeconfig(path):
 
 
 # ---------------------------------------------------------------------------------------------
-# Which contexts
+# Which contexts: the modules' view of one or more merged files (or a dict), as the kubernetes
+# library merges them: the first definition of a name wins, the last current-context wins.
+
+
+def _entries(configs, key):
+    for doc in configs:
+        for entry in doc.get(key) or []:
+            if isinstance(entry, dict) and entry.get("name"):
+                yield entry
+
+
+def _server(cluster_entry):
+    body = cluster_entry.get("cluster")
+    server = body.get("server") if isinstance(body, dict) else None
+    return server if isinstance(server, str) and server else None
+
+
+def context_names(configs):
+    """(every context name in order, the current-context or None)."""
+    names = []
+    for entry in _entries(configs, "contexts"):
+        if entry["name"] not in names:
+            names.append(entry["name"])
+    current = None
+    for doc in configs:
+        current = doc.get("current-context") or current
+    return names, current
+
+
+def server_of(configs, context):
+    """The API server URL a context points at, or None."""
+    body = next((e.get("context") for e in _entries(configs, "contexts") if e["name"] == context), None)
+    cluster = body.get("cluster") if isinstance(body, dict) else None
+    return next((_server(e) for e in _entries(configs, "clusters") if e["name"] == cluster), None)
+
+
+class Selection(object):
+    """A context chosen in kubeconfig files or in a kubeconfig dict, known to exist."""
+
+    def __init__(self, label, context, configs, paths, config_dict=None):
+        self.label = label              # e.g. "kubeconfig /root/.kube/config", for messages
+        self.context = context
+        self.configs = configs          # the parsed files (or [the dict])
+        self.paths = paths              # [] for a dict
+        self.config_dict = config_dict
+
+    @property
+    def server(self):
+        return server_of(self.configs, self.context)
+
+
+def select_context(kubeconfig, context, environ):
+    """The context to use. kubeconfig: a dict, paths joined by os.pathsep, or None for kubectl's
+    default files; context None means the current-context. Every problem is a KubeconfigError."""
+    config_dict = kubeconfig if isinstance(kubeconfig, dict) else None
+    if config_dict is not None:
+        configs, paths, label = [config_dict], [], "the kubeconfig given as a dict"
+    elif kubeconfig:
+        paths = split_paths(kubeconfig)
+        configs, label = [load_file(p) for p in paths], "kubeconfig %s" % kubeconfig
+    else:
+        paths, where = default_paths(environ)
+        if not paths:
+            raise KubeconfigError("context '%s' was requested but there is no kubeconfig (looked at %s); set "
+                                  "kubeconfig" % (context, where))
+        configs, label = [load_file(p) for p in paths], "kubeconfig " + where
+    names, current = context_names(configs)
+    context = context or current
+    if not context:
+        raise KubeconfigError("%s has no current-context; set context to one of: %s"
+                              % (label, ", ".join(names) or "(it defines no contexts)"))
+    if context not in names:
+        raise KubeconfigError("context '%s' not found in %s; available contexts: %s"
+                              % (context, label, ", ".join(names) or "(none)"))
+    return Selection(label, context, configs, paths, config_dict)
+
+
+# ---------------------------------------------------------------------------------------------
+# Which contexts the plugin keeps
 
 
 def _compile(pattern, option):
@@ -271,6 +396,3 @@ def context_filter(include, exclude):
         return not any(p.match(name) for p in exc)
 
     return selected
-
-
-# ---------------------------------------------------------------------------------------------

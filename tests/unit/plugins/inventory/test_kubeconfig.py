@@ -23,8 +23,6 @@ import pytest
 import yaml
 
 from ansible_collections.triage.k8s.plugins.inventory import kubeconfig as plugin
-from ansible_collections.triage.k8s.plugins.module_utils._k8s import kubeconfig as files
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.kubeconfig import KubeconfigError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
@@ -269,30 +267,6 @@ def test_include_and_exclude_with_wildcards_and_regular_expressions(tmp_path):
     assert run.hosts() == {"prod-eu", "dev", "dir-a"}
 
 
-@pytest.mark.parametrize("include,exclude,expected", [
-    ([], [], {"prod-eu", "prod-us", "staging-eu", "dev"}),
-    (["prod"], [], set()),                       # a wildcard pattern matches the whole name
-    (["prod*"], [], {"prod-eu", "prod-us"}),
-    (["?ev"], [], {"dev"}),
-    (["[ps]*-eu"], [], {"prod-eu", "staging-eu"}),
-    (["~eu"], [], set()),                        # a regex matches at the start, like host patterns
-    (["~.*eu$"], [], {"prod-eu", "staging-eu"}),
-    (["~prod"], [], {"prod-eu", "prod-us"}),
-    ([], ["PROD-*"], {"prod-eu", "prod-us", "staging-eu", "dev"}),  # case-sensitive
-    ([], ["*-eu", "~d"], {"prod-us"}),
-    (["prod-*"], ["prod-*"], set()),             # exclude wins
-])
-def test_context_filter(include, exclude, expected):
-    selected = files.context_filter(include, exclude)
-    assert {n for n in ("prod-eu", "prod-us", "staging-eu", "dev") if selected(n)} == expected
-
-
-def test_empty_or_non_string_patterns_are_refused():
-    for bad in ([""], [None], [3]):
-        with pytest.raises(KubeconfigError, match="include_contexts: every pattern must be a non-empty string"):
-            files.context_filter(bad, [])
-
-
 def test_an_invalid_regular_expression_is_named(tmp_path):
     run = run_inventory(tmp_path, {"kubeconfig": [FLEET], "exclude_contexts": ["~prod-(eu"]})
     assert run.rc != 0
@@ -508,32 +482,6 @@ def test_an_excluded_broken_context_does_not_fail_the_source(tmp_path):
     assert run.hosts() == {"live"}
 
 
-def test_read_kubeconfig_unreadable_paths_name_the_file(tmp_path):
-    with pytest.raises(KubeconfigError) as e:
-        files.read_kubeconfig(str(tmp_path))  # a directory where a file is expected
-    assert "kubeconfig %s: cannot be read: Is a directory" % tmp_path in str(e.value)
-    with pytest.raises(KubeconfigError) as e:
-        files.read_kubeconfig(str(tmp_path / "gone"))
-    assert "kubeconfig %s: cannot be read: No such file or directory" % (tmp_path / "gone") in str(e.value)
-    if os.geteuid() != 0:  # root reads anything
-        locked = tmp_path / "locked"
-        locked.write_text("contexts: []\n")
-        locked.chmod(0)
-        with pytest.raises(KubeconfigError) as e:
-            files.read_kubeconfig(str(locked))
-        assert "cannot be read: Permission denied" in str(e.value)
-
-
-def test_yaml_errors_never_quote_the_offending_line():
-    class Mark:
-        line, column = 2, 17
-
-    err = files.yaml.scanner.ScannerError("while scanning", Mark(), "found SECRET-ish thing", Mark())
-    err.problem = "mapping values are not allowed here"
-    text = files._yaml_error(err)
-    assert text == "is not valid YAML at line 3, column 18: mapping values are not allowed here (while scanning)"
-
-
 # ------------------------------------------------------------------------------------------------
 # cache
 
@@ -613,24 +561,3 @@ def test_without_cache_true_the_files_are_always_read(tmp_path):
     assert not cache_dir.exists() or not list(cache_dir.iterdir())
     _rewrite_keeping_stat(path, "prod-us.example.test", "prod-XX.example.test")
     assert run_inventory(tmp_path, config).hostvars("prod-us")["k8s_server"] == "https://prod-XX.example.test:6443"
-
-
-# ------------------------------------------------------------------------------------------------
-# helpers in-process
-
-
-def test_resolve_files_and_default_entries(tmp_path):
-    a = kubeconfig_file(tmp_path, "a", [_ctx("a")])
-    assert files.resolve_files(["a", str(tmp_path / "a")], str(tmp_path)) == [a]
-    assert files.resolve_files([str(tmp_path / "gone")], str(tmp_path), skip_missing=True) == []
-    with pytest.raises(KubeconfigError, match="gone: does not exist"):
-        files.resolve_files([str(tmp_path / "gone")], str(tmp_path))
-    assert files.default_entries({"K8S_AUTH_KUBECONFIG": "", "KUBECONFIG": "x%sy" % os.pathsep}) == (
-        ["x", "y"], "$KUBECONFIG (x%sy)" % os.pathsep)
-    assert files.default_entries({}) == (["~/.kube/config"], "~/.kube/config")
-
-
-def test_safe_server():
-    assert files.safe_server("https://u:p@h:6443/x?y=1") == "https://h:6443/x?y=1"
-    assert files.safe_server("https://h:6443") == "https://h:6443"
-    assert files.safe_server("https://token@[::1]:6443") == "https://[::1]:6443"

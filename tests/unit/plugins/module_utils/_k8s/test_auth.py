@@ -39,6 +39,7 @@ KUBERNETES_CORE_NAMES = {
     "no_proxy": ([], "K8S_AUTH_NO_PROXY"),
     "impersonate_user": ([], "K8S_AUTH_IMPERSONATE_USER"),
     "impersonate_groups": ([], "K8S_AUTH_IMPERSONATE_GROUPS"),
+    "persist_config": ([], "K8S_AUTH_PERSIST_CONFIG"),
 }
 
 
@@ -196,3 +197,16 @@ def test_build_module_refuses_clashing_option():
 
     with pytest.raises(ValueError):
         build_module({"host": {"type": "str"}})
+
+
+@pytest.mark.parametrize("text,expected", [("true", True), ("yes", True), ("false", False), ("0", False)])
+def test_persist_config_is_a_bool_from_option_or_env(monkeypatch, text, expected):
+    assert validate({})["persist_config"] is None  # unset: never written, as kubernetes.core's default
+    assert validate({"persist_config": True})["persist_config"] is True
+    monkeypatch.setenv("K8S_AUTH_PERSIST_CONFIG", text)
+    assert validate({})["persist_config"] is expected
+    assert resolve_auth_params({})["persist_config"] is expected
+    monkeypatch.setenv("K8S_AUTH_PERSIST_CONFIG", "sometimes")
+    with pytest.raises(TriageError) as info:
+        resolve_auth_params({})
+    assert "persist_config must be a boolean" in info.value.msg

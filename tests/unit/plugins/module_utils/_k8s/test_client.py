@@ -311,3 +311,54 @@ def test_connection_refused_is_translated():
         k8s.CoreV1Api(api).read_namespaced_pod("web-1", "shop", _request_timeout=5)
     error = translate_exception(info.value, "get", "pods", "shop", "web-1", target=api.target_description)
     assert "connection refused" in error.msg and "127.0.0.1:%d" % port in error.msg
+
+
+def test_persist_config_lets_the_library_write_refreshed_tokens_to_kubeconfig_files_only(monkeypatch, kubeconfig):
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s import client as client_mod
+
+    seen = []
+    real = client_mod.load_kube_config
+
+    def recording(**kwargs):
+        seen.append(kwargs["persist_config"])
+        return real(**kwargs)
+
+    monkeypatch.setattr(client_mod, "load_kube_config", recording)
+    build_api_client({"kubeconfig": kubeconfig})
+    build_api_client({"kubeconfig": kubeconfig, "persist_config": True})
+    monkeypatch.setenv("K8S_AUTH_PERSIST_CONFIG", "true")
+    build_api_client({"kubeconfig": kubeconfig})
+    assert seen == [False, True, True]
+    # Nowhere to write: accepted and without effect, never a failure.
+    assert build_api_client({"kubeconfig": kubeconfig_data(), "persist_config": True}).configuration.host == \
+        "https://127.0.0.1:32768"
+    assert build_api_client({"host": "https://h:6443", "api_key": "t", "persist_config": True}).configuration.host == \
+        "https://h:6443"
+    assert seen == [False, True, True]
+
+
+def test_persist_config_writes_a_refreshed_oidc_token_back(monkeypatch, tmp_path):
+    """What persist_config does end to end: the library refreshes an expired oidc id-token and, only
+    when asked, saves it into the file (the refresh itself is stubbed: no identity provider here)."""
+    import base64
+    from kubernetes.config.kube_config import KubeConfigLoader
+
+    def jwt(exp):
+        part = base64.urlsafe_b64encode(json.dumps({"exp": exp}).encode()).decode().rstrip("=")
+        return "eyJhbGciOiJub25lIn0.%s.c2ln" % part.replace("=", "")
+
+    def refresh(self, provider):
+        provider["config"].value["id-token"] = jwt(4102444800)  # 2100
+
+    monkeypatch.setattr(KubeConfigLoader, "_refresh_oidc", refresh)
+    for persist in (False, True):
+        data = kubeconfig_data()
+        data["users"][0]["user"] = {"auth-provider": {"name": "oidc", "config": {
+            "id-token": jwt(946684800), "idp-issuer-url": "https://idp.invalid", "client-id": "c",
+            "refresh-token": "r"}}}  # expired in 2000
+        path = tmp_path / ("persist-%s.yaml" % persist)
+        path.write_text(yaml.safe_dump(data))
+        api = build_api_client({"kubeconfig": str(path), "persist_config": persist})
+        assert auth_header(api) == "Bearer " + jwt(4102444800)
+        written = yaml.safe_load(path.read_text())["users"][0]["user"]["auth-provider"]["config"]["id-token"]
+        assert written == (jwt(4102444800) if persist else jwt(946684800))

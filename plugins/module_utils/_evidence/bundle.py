@@ -11,8 +11,7 @@
   kept) and copied binary files (recorded in the manifest) are written as they come.
 - Files are fsynced before the rename, so a crash (or power loss) leaves either `<name>.partial`
   or a complete `<name>`: never a bundle that only looks complete.
-- Copies out of a container arrive as tar streams and are extracted here without trusting
-  member names: no absolute paths, no `..`, no links or devices, a size cap.
+- Copies out of a container arrive as tar streams, extracted through the bundle by extract.py.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -33,7 +32,6 @@ except ImportError:  # reported by client.require_kubernetes() (PyYAML comes wit
     HAS_YAML = False
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact import redact_string
 
 PARTIAL_SUFFIX = ".partial"
 ARCHIVE_SUFFIX = ".tar.gz"
@@ -164,6 +162,11 @@ class Bundle(object):
             os.chmod(bundle.partial, DIR_MODE)
             return bundle
         raise TriageError("cannot pick a free bundle name for %s in %s" % (name, dest), {"error_type": "dest"})
+
+    def interrupted(self):
+        """Names of the other `.partial` bundles of the same pod in dest, left by interrupted runs."""
+        own = os.path.basename(self.partial)
+        return [n for n in stale_partials(self.dest, "%s_" % self.name.rsplit("_", 1)[0]) if n != own]
 
     # -- writing -------------------------------------------------------------------------
     def _path(self, rel):
@@ -332,71 +335,22 @@ def stale_partials(dest, prefix):
                   and not n.endswith(ARCHIVE_SUFFIX + PARTIAL_SUFFIX))
 
 
-# ---------------------------------------------------------------- safe tar extraction
-
-def safe_member_name(name):
-    """The member's path relative to the copy root, or None when it must not be extracted."""
-    if not name or "\x00" in name:
-        return None
-    name = name.replace("\\", "/")
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name):
-        return None
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    if not parts or any(p == ".." for p in parts):
-        return None
-    return "/".join(parts)
+def dest_problem(dest):
+    """Why dest cannot receive a bundle, without writing anything (check mode), or None."""
+    path = dest
+    while not os.path.exists(path):
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    if not os.path.isdir(path):
+        return "%s is not a directory" % path
+    if not os.access(path, os.W_OK | os.X_OK):
+        return "%s is not writable by this user" % path
+    return None
 
 
 def extract_tar(bundle, tar_path, root, max_bytes):
-    """Extract regular files and directories of a tar file into `root` of the bundle.
-
-    Returns a list of {name, type, size, mode, mtime, extracted, note}. Links, devices, absolute
-    names and `..` are listed but not extracted; extraction stops at max_bytes of file content.
-    """
-    members, total = [], 0
-    with tarfile.open(tar_path, mode="r:") as tar:
-        for member in tar:
-            entry = {"name": member.name, "size": member.size, "mode": "%04o" % (member.mode & 0o7777),
-                     "mtime": int(member.mtime), "type": _member_type(member), "extracted": False}
-            members.append(entry)
-            rel = safe_member_name(member.name)
-            if rel is None:
-                entry["note"] = "unsafe name (absolute or outside the copy): not extracted"
-                continue
-            if bundle.redaction is not None and bundle.redaction.enabled and _name_holds_secret(bundle, rel):
-                entry["note"] = "its name looks like a secret: not extracted"
-                continue
-            if member.isdir():
-                entry["extracted"] = True
-                continue
-            if not member.isfile():
-                entry["note"] = "%s: not extracted (only regular files are)" % entry["type"]
-                continue
-            if total + member.size > max_bytes:
-                entry["note"] = "not extracted: the copy reached its size limit"
-                continue
-            source = tar.extractfile(member)
-            try:
-                handle = bundle.open("%s/%s" % (root, rel), AUTO)
-            except (FileExistsError, NotADirectoryError):
-                entry["note"] = "not extracted: an earlier member has the same path"
-                continue
-            with handle:
-                for chunk in iter(lambda: source.read(CHUNK), b""):
-                    handle.write(chunk)
-            total += member.size
-            entry["extracted"] = True
-    return members
-
-
-def _name_holds_secret(bundle, rel):
-    """Whether the rules would redact part of a member's path (which becomes a file name)."""
-    return bool(redact_string(rel, bundle.redaction.patterns)[1])
-
-
-def _member_type(member):
-    for kind, test in (("file", member.isfile), ("directory", member.isdir), ("symlink", member.issym),
-                       ("hardlink", member.islnk), ("device", member.isdev)):
-        if test():
-            return kind
-    return "other"
+    """Forwarded to extract.extract_tar until collect_exec imports it from there."""
+    from ansible_collections.triage.k8s.plugins.module_utils._evidence.extract import extract_tar as extract
+    return extract(bundle, tar_path, root, max_bytes)

@@ -1,8 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for evidence_bundle.py: naming, the .partial-then-rename life cycle, modes,
-checksums, the archive and safe tar extraction."""
+"""Unit tests for _evidence/bundle.py: naming, the .partial-then-rename life cycle, modes,
+checksums, the archive, dest checks; and every file of a bundle passes the one rule set on its way
+in (text streamed line by line, YAML and JSON value by value, copied text files, the manifest
+itself), except the raw tar stream of a copy and copied binary files, which the manifest lists."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -21,13 +23,18 @@ import pytest
 from ansible_collections.triage.k8s.plugins.module_utils._evidence import bundle as evidence_bundle
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import (
+    AUTO,
     MAX_NAME,
+    RAW,
     Bundle,
     bundle_name,
-    extract_tar,
-    safe_member_name,
+    dest_problem,
     stale_partials,
 )
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.extract import extract_tar
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact import compile_patterns
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact_objects import Redaction
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.secret_shapes import RULESET
 
 MOMENT = datetime.datetime(2026, 11, 22, 3, 4, 5, tzinfo=datetime.timezone.utc)
 
@@ -133,47 +140,111 @@ def test_stale_partials(tmp_path):
     assert stale_partials(str(tmp_path / "missing"), "x") == []
 
 
-@pytest.mark.parametrize("name,safe", [
-    ("diag/heap.hprof", "diag/heap.hprof"), ("./a/./b", "a/b"), ("/etc/passwd", None), ("../x", None),
-    ("a/../../x", None), ("", None), (".", None), ("C:/x", None), ("a\\..\\..\\x", None),
-])
-def test_safe_member_name(name, safe):
-    assert safe_member_name(name) == safe
+def test_interrupted_lists_the_other_partials_of_the_same_pod(tmp_path):
+    for name in ("ctx_ns_pod_20260101T000000Z.partial", "ctx_ns_other_20260101T000000Z.partial"):
+        (tmp_path / name).mkdir()
+    bundle = Bundle.create(str(tmp_path), "ctx_ns_pod_20261122T030405Z")
+    again = Bundle.create(str(tmp_path), "ctx_ns_pod_20261122T030405Z")
+    assert again.name == "ctx_ns_pod_20261122T030405Z-2"
+    assert bundle.interrupted() == ["ctx_ns_pod_20260101T000000Z.partial", "ctx_ns_pod_20261122T030405Z-2.partial"]
+    assert again.interrupted() == ["ctx_ns_pod_20260101T000000Z.partial", "ctx_ns_pod_20261122T030405Z.partial"]
 
 
-def _tar(path, members):
-    with tarfile.open(path, "w") as tar:
-        for info, data in members:
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
+def test_dest_problem(tmp_path):
+    assert dest_problem(str(tmp_path)) is None
+    assert dest_problem(str(tmp_path / "not" / "yet")) is None  # created later, below a writable directory
+    (tmp_path / "file").write_text("x")
+    assert dest_problem(str(tmp_path / "file" / "below")) == "%s is not a directory" % (tmp_path / "file")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    try:
+        if not os.access(str(locked), os.W_OK):  # root writes anywhere
+            assert dest_problem(str(locked / "x")) == "%s is not writable by this user" % locked
+    finally:
+        locked.chmod(0o700)
 
 
-def _info(name, data=b"", kind=tarfile.REGTYPE, linkname=""):
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname, info.size, info.mode = kind, linkname, len(data) if kind == tarfile.REGTYPE else 0, 0o644
-    return info
+# -- redaction of every file -----------------------------------------------------------------------
+
+SECRETS = ["PWredis1", "abcdef0123456789", "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc", "PWmysql9", "opensesame",
+           "ghp_" + "x" * 36]
+LOG = ("connecting redis://:PWredis1@redis:6379\nSECRET_KEY_BASE=abcdef0123456789\n"
+       "STRIPE_SECRET_KEY=sk_live_4eC39HqLyjWDarjtT1zdp7dc\nrunning mysql -pPWmysql9\npass=opensesame\n"
+       "token ghp_" + "x" * 36 + "\nordinary line: keyboard, passed 3 tests, -port 80\n")
 
 
-def test_extract_tar_extracts_only_safe_regular_files(tmp_path):
-    bundle = Bundle.create(str(tmp_path / "dest"), "b")
-    tar_path = str(tmp_path / "in.tar")
-    _tar(tar_path, [
-        (_info("diag", kind=tarfile.DIRTYPE), None),
-        (_info("diag/ok.txt", b"fine"), b"fine"),
-        (_info("/etc/evil", b"x"), b"x"),
-        (_info("../evil", b"x"), b"x"),
-        (_info("diag/link", kind=tarfile.SYMTYPE, linkname="/etc/shadow"), None),
-        (_info("diag/hard", kind=tarfile.LNKTYPE, linkname="diag/ok.txt"), None),
-        (_info("diag/dev", kind=tarfile.CHRTYPE), None),
-        (_info("diag/ok.txt", b"again"), b"again"),
-        (_info("diag/big.bin", b"z" * 100), b"z" * 100),
-    ])
-    members = extract_tar(bundle, tar_path, "copy/01-diag", max_bytes=50)
-    extracted = [m["name"] for m in members if m["extracted"] and m["type"] == "file"]
-    assert extracted == ["diag/ok.txt"]
-    notes = dict((m["name"], m.get("note", "")) for m in members if not m["extracted"])
-    assert "unsafe" in notes["/etc/evil"] and "unsafe" in notes["../evil"]
-    assert "symlink" in notes["diag/link"] and "hardlink" in notes["diag/hard"] and "device" in notes["diag/dev"]
-    assert "size limit" in notes["diag/big.bin"]
-    assert open(os.path.join(bundle.partial, "copy/01-diag/diag/ok.txt"), "rb").read() == b"fine"
-    assert not os.path.exists(str(tmp_path / "evil")) and not os.path.exists(str(tmp_path / "dest" / "evil"))
-    assert bundle.paths() == ["copy/01-diag/diag/ok.txt"]
+def _bundle(tmp_path, redact=True):
+    bundle = Bundle.create(str(tmp_path / "ev"), "b")
+    bundle.redaction = Redaction(compile_patterns() if redact else [])
+    return bundle
+
+
+def _files(root):
+    for directory, _dirs, files in os.walk(root):
+        for name in files:
+            with open(os.path.join(directory, name), "rb") as handle:
+                yield os.path.relpath(os.path.join(directory, name), root), handle.read()
+
+
+def _tar(members):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, data in members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+def test_every_file_is_redacted_with_one_rule_set(tmp_path):
+    bundle = _bundle(tmp_path)
+    with bundle.open("logs/app.log") as handle:  # streamed in odd pieces
+        data = LOG.encode()
+        for start in range(0, len(data), 7):
+            handle.write(data[start:start + 7])
+    bundle.write_text("describe.txt", "Events:\n  Warning  BackOff  " + LOG.splitlines()[0] + "\n")
+    bundle.write_yaml("events.yaml", [{"message": line} for line in LOG.splitlines()])
+    bundle.write_json("exec/01.result.json", {"command": ["mysql", "-p", "PWmysql9"], "stderr": LOG})
+    tar_path = os.path.join(bundle.partial, "copy.tar")
+    with open(tar_path, "wb") as handle:
+        handle.write(_tar([("etc/app.env", LOG.encode()), ("heap.bin", b"\x00\x01" + LOG.encode())]))
+    extract_tar(bundle, tar_path, "copy/01", 1 << 20)
+    os.unlink(tar_path)
+    final, _sha, manifest = bundle.finalize({"complete": True, "notes": {"db_password": "opensesame",
+                                                                         "why": "saw " + LOG.splitlines()[1]}})
+    for rel, data in _files(final):
+        if rel == "copy/01/heap.bin":
+            assert b"PWredis1" in data  # binary copies are kept as they came, and listed
+            continue
+        for secret in SECRETS:
+            assert secret.encode() not in data, (rel, secret)
+    log = open(os.path.join(final, "logs/app.log")).read()
+    assert "ordinary line: keyboard, passed 3 tests, -port 80" in log
+    assert "redis://:<redacted>@redis:6379" in log and "mysql -p<redacted>" in log
+    record = manifest["redaction"]
+    assert record["enabled"] is True and record["rules"] == RULESET
+    assert record["not_redacted"] == [{"path": "copy/01/heap.bin", "reason": "binary (NUL bytes in its first 8192 bytes)"}]
+    assert record["total"] == manifest["redactions"] == sum(record["by_shape"].values())
+    for shape in ("url_credentials", "assignment", "mysql_password_flag", "github_token", "secret_key_value"):
+        assert record["by_shape"].get(shape), (shape, record["by_shape"])
+    assert manifest["notes"]["db_password"] == "<redacted>"
+    assert json.loads(open(os.path.join(final, "manifest.json")).read()) == manifest
+
+
+def test_redact_false_writes_everything_as_it_came(tmp_path):
+    bundle = _bundle(tmp_path, redact=False)
+    bundle.write_text("logs/app.log", LOG)
+    bundle.write_yaml("events.yaml", [{"message": LOG}])
+    final, _sha, manifest = bundle.finalize({"complete": True})
+    assert open(os.path.join(final, "logs/app.log")).read() == LOG
+    assert manifest["redaction"]["enabled"] is False and manifest["redactions"] == 0
+
+
+def test_raw_and_auto_files(tmp_path):
+    bundle = _bundle(tmp_path)
+    bundle.write_bytes("raw.bin", LOG.encode(), RAW)
+    with bundle.open("auto.txt", AUTO) as handle:
+        handle.write(LOG.encode())
+    assert b"opensesame" not in open(os.path.join(bundle.partial, "auto.txt"), "rb").read()
+    assert b"opensesame" in open(os.path.join(bundle.partial, "raw.bin"), "rb").read()

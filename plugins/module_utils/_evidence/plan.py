@@ -10,17 +10,13 @@ __metaclass__ = type
 
 import json
 import posixpath
+import re
 import shlex
 
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError, scrub
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import safe_component
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact import compile_patterns
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import name_problem, namespace_problem
-
-# Kept equal to galaxy.yml's version (a unit test checks): a module cannot read galaxy.yml at run time.
-COLLECTION_NAME = "triage.k8s"
-COLLECTION_VERSION = "0.1.0"
-BUNDLE_FORMAT = "triage.k8s/evidence-bundle/v1"
 
 ITEMS = ("manifest", "describe", "events", "owners", "node", "services", "logs", "previous_logs", "metrics",
          "exec", "copy_from", "checkpoint")
@@ -32,6 +28,8 @@ QUICK_ITEMS = ("manifest", "events", "previous_logs")
 OK, PARTIAL, FAILED, SKIPPED, UNAVAILABLE = "ok", "partial", "failed", "skipped", "unavailable"
 NOT_COLLECTED = (FAILED, PARTIAL, UNAVAILABLE)
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
+# How _k8s.client.describe_target names a kubeconfig context.
+_CONTEXT_RE = re.compile(r"^context '([^']+)'")
 
 
 def selected_items(params):
@@ -210,6 +208,28 @@ def copy_plan(pod, params):
 
 # ---------------------------------------------------------------- outcomes and summaries
 
+def unit_failure(exc):
+    """The outcome of a unit of work that raised exc, with one readable message (a bug must not
+    lose the other items' evidence)."""
+    if isinstance(exc, TriageError):
+        error = exc.msg
+    elif isinstance(exc, OSError):
+        error = "cannot write to the bundle: %s%s" % (exc.strerror or exc,
+                                                     " (%s)" % exc.filename if exc.filename else "")
+    else:
+        error = "unexpected %s: %s" % (type(exc).__name__, scrub(exc))
+    return {"status": FAILED, "files": [], "error": error}
+
+
+def unit_outcome(outcome, stream, seconds):
+    """A unit's outcome as the items record it: a log stream's entry names its stream."""
+    if stream is not None:
+        outcome = dict(dict((k, stream[k]) for k in ("container", "kind", "previous", "path")), **outcome)
+    outcome.setdefault("files", [])
+    outcome["seconds"] = seconds
+    return outcome
+
+
 def combine(statuses):
     """One item status from the statuses of its parts (one per log stream, command, ...)."""
     statuses = list(statuses)
@@ -250,16 +270,6 @@ def annotation_value(bundle, manifest_sha256, collected_at):
                       sort_keys=True, separators=(",", ":"))
 
 
-def manifest_summary(manifest):
-    return {
-        "bundle": manifest["bundle"], "complete": manifest["complete"],
-        "started_at": manifest["started_at"], "finished_at": manifest["finished_at"],
-        "collected_by": manifest["collected_by"], "server": manifest["cluster"]["server"],
-        "files": len(manifest["files"]), "size_bytes": manifest["size_bytes"],
-        "items": dict((k, v["status"]) for k, v in manifest["items"].items()),
-    }
-
-
 def check_mode_plan(pod, params, items, bundle_path, quarantined):
     """What a real run would collect, for check mode."""
     streams = log_streams(pod, items)
@@ -275,3 +285,15 @@ def check_mode_plan(pod, params, items, bundle_path, quarantined):
         "redact": params["redact"],
         "annotate": bool(params["annotate"] and quarantined),
     }
+
+
+def cluster_label(context, target, server):
+    """The `<context-or-cluster>` part of the bundle name: the context asked for, the one the
+    kubeconfig chose (as describe_target names it), else the server's host name."""
+    if context:
+        return context
+    match = _CONTEXT_RE.match(target or "")
+    if match:
+        return match.group(1)
+    host = re.sub(r"^[a-z]+://", "", server or "")
+    return host.split("/")[0].split(":")[0] or "cluster"

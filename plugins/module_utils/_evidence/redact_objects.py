@@ -27,6 +27,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact import
     LineRedactor,
     Tally,
     add,
+    compile_patterns,
     redact_string,
     redact_text,
 )
@@ -244,6 +245,14 @@ class Redaction(object):
         self.extra_names = extra_names or []
         self.extra_patterns = extra_patterns
         self.tally = Tally()
+
+    @classmethod
+    def from_params(cls, params):
+        """pod_evidence's rule set: the built-in shapes and redact_patterns, none with redact: false."""
+        if not params["redact"]:
+            return cls([])
+        return cls(compile_patterns(params["redact_patterns"]), params.get("redact_env_names"),
+                   len(params["redact_patterns"] or []))
 
     @property
     def enabled(self):

@@ -1,23 +1,19 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for evidence_plan.py: which items, which log streams, parameter checks, outcomes."""
+"""Unit tests for _evidence/plan.py: which items, which log streams, parameter checks, outcomes,
+the bundle name's cluster part."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import json
-import os
-import re
 
 import pytest
 
 from ansible_collections.triage.k8s.plugins.module_utils._evidence import plan
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-
-REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", ".."))
-
 
 def params(**overrides):
     base = {"name": "web-1", "namespace": "shop", "include": None, "exclude": [], "required": [], "exec": None, "copy_from": None, "checkpoint": False,
@@ -37,12 +33,6 @@ def pod(restarts=0, last_terminated=False, annotations=None):
         "status": {"initContainerStatuses": [{"name": "init", "restartCount": 0, "state": {"terminated": {}}}],
                    "containerStatuses": [status, {"name": "side car", "restartCount": 0}]},
     }
-
-
-def test_collection_version_matches_galaxy_yml():
-    with open(os.path.join(REPO, "galaxy.yml")) as handle:
-        version = re.search(r"^version:\s*(\S+)", handle.read(), re.M).group(1)
-    assert plan.COLLECTION_VERSION == version
 
 
 def test_default_items_and_what_adds_or_removes_them():
@@ -154,3 +144,35 @@ def test_check_mode_plan():
     assert out["archive"] == "/e/b.tar.gz" and out["annotate"] is True
     assert {"container": "app", "kind": "regular", "previous": True, "path": "logs/app.previous.log"} in out["logs"]
     assert out["exec"] == [{"command": ["echo"], "container": "app", "timeout": 3}]
+
+
+def test_unit_failure_gives_one_readable_message():
+    assert plan.unit_failure(TriageError("forbidden: pods/log")) == {"status": "failed", "files": [],
+                                                                    "error": "forbidden: pods/log"}
+    disk = OSError(28, "No space left on device", "/e/b.partial/logs/app.log")
+    assert plan.unit_failure(disk)["error"] == ("cannot write to the bundle: No space left on device "
+                                                "(/e/b.partial/logs/app.log)")
+    assert plan.unit_failure(OSError("plain"))["error"] == "cannot write to the bundle: plain"
+    bug = plan.unit_failure(KeyError("Authorization: Bearer abcdef1234567890"))
+    assert bug["error"].startswith("unexpected KeyError: ") and "abcdef1234567890" not in bug["error"]
+
+
+def test_unit_outcome_names_its_stream():
+    stream = {"container": "app", "kind": "regular", "previous": True, "path": "logs/app.previous.log", "query": {}}
+    out = plan.unit_outcome({"status": "ok", "bytes": 3}, stream, 0.25)
+    assert out == {"container": "app", "kind": "regular", "previous": True, "path": "logs/app.previous.log",
+                   "status": "ok", "bytes": 3, "files": [], "seconds": 0.25}
+    assert plan.unit_outcome({"status": "ok", "files": ["pod.yaml"]}, None, 1.0) == {
+        "status": "ok", "files": ["pod.yaml"], "seconds": 1.0}
+
+
+@pytest.mark.parametrize("context,target,server,label", [
+    ("prod-eu", "context 'other' (https://x)", "https://x", "prod-eu"),
+    (None, "context 'kwok-triage-a' of /home/u/.kube/config (https://127.0.0.1:6443)", "https://127.0.0.1:6443",
+     "kwok-triage-a"),
+    (None, "in-cluster service account", "https://10.96.0.1:443/base", "10.96.0.1"),
+    (None, None, "", "cluster"),
+    (None, None, None, "cluster"),
+])
+def test_cluster_label(context, target, server, label):
+    assert plan.cluster_label(context, target, server) == label

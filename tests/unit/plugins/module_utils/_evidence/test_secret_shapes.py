@@ -26,7 +26,6 @@ from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact import
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact_objects import (
     clean_manifest,
     redact_argv,
-    redact_strings,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.secret_shapes import SHAPES, URL_SCHEMES
 
@@ -319,12 +318,3 @@ def test_every_shape_has_a_test_and_a_description():
                "pem_private_key_inline"}
     assert set(name for name, _what, _re, _triggers in SHAPES) == covered
     assert all(what and triggers for _name, what, _re, triggers in SHAPES)
-
-
-def test_tally_counts_by_shape():
-    tally = Tally()
-    text = "redis://:PW1234@r\nSECRET=abcdefgh\n-----BEGIN PRIVATE KEY-----\nAAAA\nBBBB\n-----END PRIVATE KEY-----\n"
-    redact_string(text, PATTERNS, tally)
-    assert tally.as_dict() == {"assignment": 1, "pem_private_key": 2, "url_credentials": 1}
-    obj, n = redact_strings({"a": ["--password", "x1"], "api_token": "t", "secretName": "db"}, PATTERNS, tally)
-    assert obj == {"a": ["--password", "<redacted>"], "api_token": "<redacted>", "secretName": "db"} and n == 2

@@ -14,7 +14,7 @@ import datetime
 
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.decide import format_duration
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.scope import check_namespaces
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client, describe_target
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import connect
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     ANN_NETWORK_POLICY,
     ANN_QUARANTINED_AT,
@@ -23,7 +23,6 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     QUARANTINED_SELECTOR,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import (
     is_our_network_policy,
     policy_for_pod_uid,
@@ -196,5 +195,5 @@ def run_info(module):
     namespaces = module.params.get("namespaces") or []
     if any(not isinstance(n, str) or not n.strip() for n in namespaces):
         raise TriageError("namespaces must contain namespace names, got %r" % (namespaces,))
-    kube = Kube(build_api_client(module.params), describe_target(module.params))
+    kube = connect(module.params)
     return info(kube, namespaces, module.warn)

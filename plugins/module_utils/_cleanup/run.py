@@ -26,14 +26,13 @@ from ansible_collections.triage.k8s.plugins.module_utils._cleanup.run_delete imp
     policy_entry,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.scope import check_namespaces
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client, describe_target
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import connect
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     FOR_POD_LABEL,
     OUR_POLICIES_SELECTOR,
     QUARANTINED_SELECTOR,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import (
     is_our_network_policy,
     policy_for_pod_uid,
@@ -246,6 +245,6 @@ def widen_connection_pool(api_client, size):
 
 def run_cleanup(module):
     config = decide_mod.build_config(module.params)  # every problem, before any call
-    api_client = build_api_client(module.params)
-    widen_connection_pool(api_client, config["parallelism"])
-    return cleanup(Kube(api_client, describe_target(module.params)), config, module.check_mode, warn=module.warn)
+    kube = connect(module.params)
+    widen_connection_pool(kube.api_client, config["parallelism"])
+    return cleanup(kube, config, module.check_mode, warn=module.warn)

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client, describe_target
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import connect
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify import (
     OK_CLASSES,
     SEVERITY,
@@ -29,7 +29,6 @@ from ansible_collections.triage.k8s.plugins.module_utils._crashloop.scope import
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.selectors import selector_problems
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.summary import rollout_verdict, summarize
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import name_problem, namespace_problem
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import parse_duration
 
@@ -274,7 +273,7 @@ def _wait_result(verdict, started, scope):
 def run_crashloop(module):
     params = module.params
     policy, settle, query = validate(params)
-    kube = Kube(build_api_client(params), describe_target(params))
+    kube = connect(params)
     wait = None
     if params["wait_for"]:
         wait, scope, seen = wait_stable(kube, params, policy, settle)

@@ -10,10 +10,9 @@ __metaclass__ = type
 
 import datetime
 
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import build_api_client, describe_target
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import connect
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import ANN_QUARANTINED_AT
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import validate_label_key, validate_label_value
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import name_problem, namespace_problem
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_apply as ops
@@ -69,8 +68,7 @@ def validate_params(params):
 def run_quarantine(module):
     params = module.params
     validate_params(params)
-    target = describe_target(params)
-    kube = Kube(build_api_client(params), target)
+    kube = connect(params)
     if params["state"] == "released":
         return _release(module, kube)
     return _quarantine(module, kube)

@@ -362,3 +362,23 @@ def test_persist_config_writes_a_refreshed_oidc_token_back(monkeypatch, tmp_path
         assert auth_header(api) == "Bearer " + jwt(4102444800)
         written = yaml.safe_load(path.read_text())["users"][0]["user"]["auth-provider"]["config"]["id-token"]
         assert written == (jwt(4102444800) if persist else jwt(946684800))
+
+
+def test_connect_builds_one_client_and_describes_it_once(monkeypatch, kubeconfig):
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s import client as client_mod
+    from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
+
+    reads = []
+    real = client_mod.select_context
+    monkeypatch.setattr(client_mod, "select_context", lambda *a: reads.append(a) or real(*a))
+    kube = client_mod.connect({"kubeconfig": kubeconfig, "context": "kwok-b", "impersonate_user": "alice",
+                               "impersonate_groups": ["ops"]})
+    assert isinstance(kube, Kube)
+    assert kube.target == "context 'kwok-b' (https://127.0.0.1:32769)" == kube.api_client.target_description
+    assert len(reads) == 1  # the kubeconfig is read once: for the client, not again to describe it
+    sibling = client_mod.sibling_api_client(kube.api_client)
+    assert sibling is not kube.api_client and sibling.configuration is kube.api_client.configuration
+    assert sibling.default_headers["Impersonate-User"] == "alice"
+    assert sibling.impersonation == {"user": "alice", "groups": ["ops"]}
+    assert sibling.target_description == kube.target
+    assert len(reads) == 1

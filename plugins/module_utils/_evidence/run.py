@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pod_evidence's body: validate, read the pod once, collect the items in parallel with a bounded
 pool into `<bundle>.partial`, write the manifest, rename, archive, annotate a quarantined pod.
-Any failure after the bundle directory exists reports what is on disk (evidence_outcome)."""
+Any failure after the bundle directory exists reports what is on disk (evidence_outcome).
+Only I/O and its order are here: every decision is in plan.py, manifest.py, outcome.py, bundle.py."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,54 +14,24 @@ import datetime
 import functools
 import getpass
 import os
-import re
 import socket
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import connect, sibling_api_client
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError, scrub, translate_exception
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError, translate_exception
 from ansible_collections.triage.k8s.plugins.module_utils._evidence import outcome as evidence_outcome
-from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import Bundle, bundle_name, stale_partials
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import Bundle, bundle_name, dest_problem
 from ansible_collections.triage.k8s.plugins.module_utils._evidence import plan
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.collect_exec import collect_copy, collect_exec
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.collect_items import COLLECTORS, Collection
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.collect_logs import collect_log_stream, log_item
-from ansible_collections.triage.k8s.plugins.module_utils._evidence.outcome import annotate
-from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact import compile_patterns
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.manifest import build_manifest, module_result
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact_objects import Redaction
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.run_annotate import annotate
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import caller_identity, read_pod
-from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, quarantine_record
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
-
-_CONTEXT_RE = re.compile(r"^context '([^']+)'")
-
-
-def cluster_label(params, api_client, target):
-    """The `<context-or-cluster>` part of the bundle name."""
-    if params.get("context"):
-        return params["context"]
-    match = _CONTEXT_RE.match(target or "")
-    if match:
-        return match.group(1)
-    host = re.sub(r"^[a-z]+://", "", getattr(api_client.configuration, "host", "") or "")
-    return host.split("/")[0].split(":")[0] or "cluster"
-
-
-def dest_problem(dest):
-    """Why dest cannot receive a bundle, without writing anything (check mode), or None."""
-    path = dest
-    while not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    if not os.path.isdir(path):
-        return "%s is not a directory" % path
-    if not os.access(path, os.W_OK | os.X_OK):
-        return "%s is not writable by this user" % path
-    return None
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined
 
 
 def _utcnow():
@@ -75,7 +46,9 @@ def run_evidence(module):
     pod = read_pod(kube, params["name"], params["namespace"])
     plan.check_containers(pod, params, items)
     started = _utcnow()
-    name = bundle_name(cluster_label(params, api_client, target), params["namespace"], params["name"], started)
+    server = getattr(api_client.configuration, "host", None)
+    name = bundle_name(plan.cluster_label(params.get("context"), target, server), params["namespace"], params["name"],
+                       started)
     dest = os.path.abspath(os.path.expanduser(params["dest"]))
     quarantined = is_quarantined(pod)
     if module.check_mode:
@@ -87,13 +60,13 @@ def run_evidence(module):
                 "msg": "check mode: nothing was collected or written"}
     identity = caller_identity(kube, params["collected_by"])
     bundle = Bundle.create(dest, name)
-    stale = [n for n in stale_partials(dest, "%s_" % name.rsplit("_", 1)[0]) if n != os.path.basename(bundle.partial)]
+    stale = bundle.interrupted()
     if stale:
         module.warn("earlier collections for this pod were interrupted and left incomplete bundles in %s: %s "
                     "(inspect or delete them)" % (dest, ", ".join(stale)))
     # From here on something is on disk: every outcome reports it (evidence_outcome.failure).
     try:
-        return _collect_and_finish(module, kube, pod, items, bundle, identity, api_client, target, started)
+        return _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started)
     except TriageError as exc:
         raise evidence_outcome.failure(exc, bundle, params["archive"])
     except KeyboardInterrupt:
@@ -105,29 +78,23 @@ def run_evidence(module):
         raise evidence_outcome.failure(error, bundle, params["archive"])
 
 
-def _redaction(params):
-    if not params["redact"]:
-        return Redaction([])
-    return Redaction(compile_patterns(params["redact_patterns"]), params.get("redact_env_names"),
-                     len(params["redact_patterns"] or []))
-
-
-def _collect_and_finish(module, kube, pod, items, bundle, identity, api_client, target, started):
+def _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started):
     params = module.params
-    ctx = Collection(kube, pod, params, bundle, _redaction(params), client_factory=lambda: sibling_api_client(kube.api_client))
+    ctx = Collection(kube, pod, params, bundle, Redaction.from_params(params),
+                     client_factory=lambda: sibling_api_client(kube.api_client))
+
     clock = time.monotonic()
     results = collect(ctx, items)
     finished = _utcnow()
-    manifest = build_manifest(ctx, items, results, identity, api_client, target, started, finished,
-                              round(time.monotonic() - clock, 3))
+    manifest = build_manifest(pod, params, items, results, os.path.basename(bundle.final),
+                              {"server": server, "target": target},
+                              {"identity": identity, "local_user": _local_user(), "host": socket.gethostname()},
+                              started, finished, round(time.monotonic() - clock, 3))
     try:
         final, manifest_sha, manifest = bundle.finalize(manifest)
     except TriageError as exc:
-        failed, _skipped = plan.failed_and_skipped(results)
-        if failed:
-            exc.msg += "; items that also failed: %s" % "; ".join("%s (%s)" % (f["item"], f["error"]) for f in failed)
-        raise TriageError(exc.msg, dict(exc.details, failed_items=failed))
-    result = _result(bundle, final, manifest, manifest_sha, results)
+        raise evidence_outcome.finish_failed(exc, results)
+    result = module_result(final, manifest, manifest_sha, results)
     archive_error = None
     if params["archive"]:
         try:
@@ -136,23 +103,18 @@ def _collect_and_finish(module, kube, pod, items, bundle, identity, api_client, 
             archive_error = exc.msg
     missing = plan.required_failures(results, params["required"])
     if missing:
-        if params["annotate"]:
-            result["annotation"] = {"written": False, "note": "required evidence is missing"}
-        raise TriageError("required evidence was not collected: %s; the pod was not annotated."
-                          % "; ".join("%s %s: %s" % m for m in missing), result)
+        raise evidence_outcome.required_missing(missing, result, params["annotate"])
     if params["annotate"]:
         value = plan.annotation_value(os.path.basename(final), manifest_sha, manifest["finished_at"])
         try:
             result["annotation"] = annotate(kube, pod, value)
         except TriageError as exc:
-            raise TriageError("the bundle was written, but annotating the quarantined pod failed: %s. Run "
-                              "pod_evidence again to annotate it (a new bundle is collected)." % exc.msg,
-                              dict(result, annotation=exc.details.get("annotation")))
-        if not result["annotation"]["written"] and result["annotation"]["note"].startswith("the pod was not q"):
-            module.warn("pod_evidence could not check whether the pod was quarantined meanwhile: %s"
-                        % result["annotation"]["note"])
+            raise evidence_outcome.annotate_failed(exc, result)
+        warning = evidence_outcome.unchecked_quarantine(result["annotation"])
+        if warning:
+            module.warn(warning)
     if archive_error:
-        raise TriageError("the archive could not be written: %s." % archive_error, result)
+        raise evidence_outcome.archive_failed(archive_error, result)
     result["msg"] = evidence_outcome.summary(evidence_outcome.on_disk(bundle), params["archive"],
                                              result["annotation"] if params["annotate"] else None)
     return result
@@ -198,46 +160,9 @@ def _guarded(fn, stream=None):
     started = time.monotonic()
     try:
         outcome = fn()
-    except TriageError as exc:
-        outcome = {"status": plan.FAILED, "files": [], "error": exc.msg}
-    except OSError as exc:
-        outcome = {"status": plan.FAILED, "files": [],
-                   "error": "cannot write to the bundle: %s%s" % (exc.strerror or exc,
-                                                                  " (%s)" % exc.filename if exc.filename else "")}
-    except Exception as exc:  # a bug must not lose the other items' evidence
-        outcome = {"status": plan.FAILED, "files": [], "error": "unexpected %s: %s" % (type(exc).__name__, scrub(exc))}
-    if stream is not None:
-        outcome = dict(dict((k, stream[k]) for k in ("container", "kind", "previous", "path")), **outcome)
-    outcome.setdefault("files", [])
-    outcome["seconds"] = round(time.monotonic() - started, 3)
-    return outcome
-
-
-def build_manifest(ctx, items, results, identity, api_client, target, started, finished, seconds):
-    pod, params = ctx.pod, ctx.params
-    meta = pod["metadata"]
-    failed, skipped = plan.failed_and_skipped(results)
-    quarantined = is_quarantined(pod)
-    return {
-        "format": plan.BUNDLE_FORMAT,
-        "bundle": os.path.basename(ctx.bundle.final),
-        "complete": not failed,
-        "collection": {"name": plan.COLLECTION_NAME, "version": plan.COLLECTION_VERSION},
-        "cluster": {"server": api_client.configuration.host, "target": target, "context": params.get("context")},
-        "collected_by": {"identity": identity, "local_user": _local_user(), "host": socket.gethostname()},
-        "pod": {"name": meta.get("name"), "namespace": meta.get("namespace"), "uid": meta.get("uid"),
-                "resourceVersion": meta.get("resourceVersion"), "node": (pod.get("spec") or {}).get("nodeName"),
-                "phase": (pod.get("status") or {}).get("phase"), "quarantined": quarantined,
-                "quarantine": dict((k, v) for k, v in quarantine_record(pod).items() if k != "evidence")
-                if quarantined else None},
-        "started_at": format_rfc3339(started), "finished_at": format_rfc3339(finished), "duration_seconds": seconds,
-        "options": {"items": items, "required": params["required"] or [], "tail_lines": params["tail_lines"],
-                    "since_seconds": params["since_seconds"], "limit_bytes": params["limit_bytes"],
-                    "redact": params["redact"], "redact_patterns": params["redact_patterns"] or [],
-                    "workers": params["workers"]},
-        "notes": params.get("notes") or {},
-        "items": results, "failed": failed, "skipped": skipped,
-    }
+    except Exception as exc:  # TriageError, OSError, or a bug: it must not lose the other items' evidence
+        outcome = plan.unit_failure(exc)
+    return plan.unit_outcome(outcome, stream, round(time.monotonic() - started, 3))
 
 
 def _local_user():
@@ -245,14 +170,3 @@ def _local_user():
         return getpass.getuser()
     except Exception:  # no passwd entry in some containers
         return None
-
-
-def _result(bundle, final, manifest, manifest_sha, results):
-    return {
-        "changed": True, "bundle": final, "bundle_name": os.path.basename(final), "partial": None, "archive": None,
-        "manifest_sha256": manifest_sha, "manifest": plan.manifest_summary(manifest),
-        "complete": manifest["complete"], "files": len(manifest["files"]), "size_bytes": manifest["size_bytes"],
-        "failed_items": manifest["failed"], "skipped_items": manifest["skipped"],
-        "items": dict((k, dict((f, v[f]) for f in ("status", "note", "error") if v.get(f))) for k, v in results.items()),
-        "redactions": manifest["redactions"], "annotation": None,
-    }

@@ -12,11 +12,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import json
 import re
-import socket
-import ssl
+import time
+from email.utils import parsedate_to_datetime
 
 try:
     from kubernetes.client.exceptions import ApiException
@@ -28,38 +27,16 @@ try:
 except ImportError:
     ConfigException = None
 
-try:
-    from urllib3 import exceptions as urllib3_exceptions
-except ImportError:
-    urllib3_exceptions = None
-
-
-class TriageError(Exception):
-    """A failure already phrased for the user; `details` become extra fail_json keys."""
-
-    def __init__(self, msg, details=None):
-        super(TriageError, self).__init__(msg)
-        self.msg = msg
-        self.details = dict(details or {})
-
-    def __str__(self):
-        return self.msg
-
-
-# Credentials that might appear inside a server or library message.
-_SECRET_PATTERNS = (
-    (re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"), r"\1 <redacted>"),
-    (re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?)[^'\",}\s]+(\s+[^'\",}\s]+)?"),
-     r"\1<redacted>"),
+# TriageError and scrub are imported from here by every caller.
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.failure import (
+    TriageError,
+    in_namespace as _where,
+    named_apart as _named,
+    object_phrase as _object,
+    on_target as _on,
+    scrub,
 )
-
-
-def scrub(text):
-    """Remove anything that looks like a bearer/basic credential from `text`."""
-    text = "" if text is None else str(text)
-    for pattern, replacement in _SECRET_PATTERNS:
-        text = pattern.sub(replacement, text)
-    return text
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.network import is_network, network_error, tls_error
 
 
 def http_status(exc):
@@ -85,37 +62,36 @@ def api_status(exc):
     return parsed if isinstance(parsed, dict) else {}
 
 
-def _singular(resource):
-    base = (resource or "object").split("/")[0]
-    if base.endswith("ies"):
-        return base[:-3] + "y"
-    if base.endswith("sses") or base.endswith("xes"):
-        return base[:-2]
-    if base.endswith("s") and not base.endswith("ss"):
-        return base[:-1]
-    return base
+def retry_after_seconds(exc):
+    """Seconds the server asked us to wait (Retry-After header or Status details), or None.
+
+    The one Retry-After parser: the 429 message below and retry.RetryPolicy both use it."""
+    value = None
+    headers = getattr(exc, "headers", None) or {}
+    try:
+        for key in headers:
+            if str(key).lower() == "retry-after":
+                value = headers[key]
+                break
+    except TypeError:
+        pass
+    if value is None:
+        value = (api_status(exc).get("details") or {}).get("retryAfterSeconds")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except (TypeError, ValueError):
+        pass
+    try:  # Retry-After may also be an HTTP date
+        when = parsedate_to_datetime(str(value))
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
 
 
-def _where(namespace):
-    return ' in namespace "%s"' % namespace if namespace else ""
-
-
-def _object(resource, name, namespace):
-    """`pod "web-1" in namespace "shop"`, or `pods in namespace "shop"` for a list."""
-    if name:
-        return '%s "%s"%s' % (_singular(resource), name, _where(namespace))
-    return "%s%s" % (resource or "objects", _where(namespace))
-
-
-def _named(resource, name, namespace):
-    """`pod "web-1"` plus `in namespace "shop"` separately, for "not found in ..." phrasing."""
-    if not name:
-        return _object(resource, None, namespace), ""
-    return '%s "%s"' % (_singular(resource), name), _where(namespace)
-
-
-def _on(target):
-    return " on %s" % target if target else ""
+def _seconds(value):
+    return "%d" % value if value == int(value) else "%.1f" % value
 
 
 # "... User "alice" cannot patch resource "pods" in API group "" in the namespace "shop""
@@ -170,17 +146,6 @@ def _invalid(status, verb, resource, namespace, name):
     return msg, {"causes": causes}
 
 
-def _retry_after(exc, status):
-    headers = getattr(exc, "headers", None) or {}
-    try:
-        for key in headers:
-            if str(key).lower() == "retry-after":
-                return headers[key]
-    except TypeError:
-        pass
-    return (status.get("details") or {}).get("retryAfterSeconds")
-
-
 def translate_api_exception(exc, verb, resource, namespace=None, name=None, target=None):
     """Turn a kubernetes ApiException into a TriageError with an actionable message."""
     code = getattr(exc, "status", None)
@@ -196,7 +161,7 @@ def translate_api_exception(exc, verb, resource, namespace=None, name=None, targ
     if code == 0 or code is None:
         text = scrub(getattr(exc, "reason", "") or "")
         if "SSL" in text or "CERTIFICATE" in text.upper():
-            return _tls_error(text, target, details)
+            return tls_error(text, target, details)
         handshake = _HANDSHAKE_RE.search(text)
         if handshake and handshake.group(1) in ("401", "403", "404"):
             # A refused websocket (exec, attach): the client only reports the handshake, whose
@@ -252,9 +217,9 @@ def translate_api_exception(exc, verb, resource, namespace=None, name=None, targ
         details.update(extra)
     elif code == 429:
         details["error_type"] = "throttled"
-        wait = _retry_after(exc, status)
+        wait = retry_after_seconds(exc)
         msg = "Throttled: the API server%s is rate-limiting requests (429 TooManyRequests)" % _on(target)
-        msg += "; retry after %s seconds" % wait if wait is not None else "; retry later"
+        msg += "; retry after %s seconds" % _seconds(wait) if wait is not None else "; retry later"
     elif 500 <= code <= 599:
         details["error_type"] = "server_error"
         msg = "API server error %s %s%s while trying to %s %s%s" % (
@@ -263,122 +228,6 @@ def translate_api_exception(exc, verb, resource, namespace=None, name=None, targ
         details["error_type"] = "api_error"
         msg = "cannot %s %s%s: %s %s%s" % (verb or "access", what, _on(target), code, reason, tail)
     return TriageError(msg, details)
-
-
-def _tls_error(text, target, details):
-    details["error_type"] = "tls"
-    if "CERTIFICATE_VERIFY_FAILED" in text.upper() or "certificate verify failed" in text:
-        msg = ("TLS verification failed for the API server%s: its certificate is not trusted; "
-               "set ca_cert to the cluster CA bundle (or validate_certs: false for a disposable lab "
-               "cluster)" % _on(target))
-    else:
-        msg = ("TLS error talking to the API server%s; check that host uses the right scheme and port, "
-               "and set ca_cert or validate_certs" % _on(target))
-    last = text.strip().splitlines()[-1] if text.strip() else ""
-    return TriageError(msg + (" (%s)" % last if last else ""), details)
-
-
-def _wrapped(exc):
-    """The exception `exc` wraps: urllib3 `.reason`, an exception in args, or the cause."""
-    reason = getattr(exc, "reason", None)
-    if isinstance(reason, BaseException):
-        return reason
-    for arg in getattr(exc, "args", ()):
-        if isinstance(arg, BaseException):
-            return arg
-    return exc.__cause__ or exc.__context__
-
-
-def _chain(exc):
-    """exc followed by everything it wraps, outermost first."""
-    seen = []
-    while exc is not None and exc not in seen and len(seen) < 10:
-        seen.append(exc)
-        exc = _wrapped(exc)
-    return seen
-
-
-def _host_from(chain, target):
-    if target:
-        return target
-    for item in chain:
-        conn = getattr(item, "pool", None) or getattr(item, "conn", None)
-        host = getattr(conn, "host", None)
-        if host:
-            port = getattr(conn, "port", None)
-            return "%s:%s" % (host, port) if port else host
-    return "the configured host"
-
-
-def _is(exc, *names):
-    """isinstance against urllib3 exception names, without needing urllib3 importable."""
-    if urllib3_exceptions is None:
-        return False
-    classes = tuple(getattr(urllib3_exceptions, n) for n in names if hasattr(urllib3_exceptions, n))
-    return bool(classes) and isinstance(exc, classes)
-
-
-def _proxy_from(chain):
-    """The proxy a failed connection went through, its password masked, or None."""
-    for item in chain:
-        proxy = getattr(getattr(item, "pool", None), "proxy", None)
-        if proxy is not None and getattr(proxy, "host", None):
-            user = (getattr(proxy, "auth", None) or "").split(":", 1)[0]
-            return "%s://%s%s:%s" % (proxy.scheme or "http", "%s:********@" % user if user else "", proxy.host,
-                                     proxy.port or (443 if proxy.scheme == "https" else 80))
-    return None
-
-
-def _network_error(exc, verb, resource, namespace, name, target):
-    chain = _chain(exc)
-    where = _host_from(chain, target)
-    details = {"error_type": "unreachable"}
-    if target:
-        details["target"] = target
-    if any(_is(item, "ProxyError") for item in chain):
-        last = scrub(chain[-1]).splitlines()[-1] if str(chain[-1]) else type(chain[-1]).__name__
-        proxy = _proxy_from(chain) or "the configured proxy"
-        details["error_type"] = "proxy"
-        return TriageError("cannot reach the API server at %s through the proxy %s: the proxy failed (%s) - check "
-                           "proxy (and no_proxy)" % (where, proxy, re.sub(r"//[^/@\s]*@", "//<redacted>@", last)),
-                           details)
-    for item in chain:
-        # A missing ca_cert/client_cert/client_key surfaces only when connecting.
-        if isinstance(item, (FileNotFoundError, PermissionError, IsADirectoryError)):
-            details["error_type"] = "config"
-            return TriageError("cannot read %s (%s) while connecting to %s; check ca_cert, client_cert and "
-                               "client_key" % (getattr(item, "filename", None) or "a certificate or key file",
-                                               item.strerror or type(item).__name__, where), details)
-    for item in chain:
-        if isinstance(item, ssl.SSLError) or _is(item, "SSLError"):
-            return _tls_error(scrub(item), target or where, details)
-    for item in chain:
-        if isinstance(item, ConnectionRefusedError) or "Connection refused" in str(item) \
-                or getattr(item, "errno", None) == errno.ECONNREFUSED:
-            return TriageError("cannot reach the API server at %s: connection refused - is the cluster up "
-                               "and is the context right?" % where, details)
-    for item in chain:
-        if isinstance(item, socket.gaierror) or _is(item, "NameResolutionError") \
-                or "Name or service not known" in str(item) or "nodename nor servname" in str(item):
-            return TriageError("cannot reach the API server at %s: its name does not resolve - check host "
-                               "or the kubeconfig server address" % where, details)
-    for item in chain:
-        if isinstance(item, (TimeoutError, socket.timeout)) or _is(item, "TimeoutError"):
-            details["error_type"] = "timeout"
-            return TriageError("timed out talking to the API server at %s while trying to %s %s - is it "
-                               "reachable from here (VPN, firewall, proxy)?"
-                               % (where, verb or "access", _object(resource, name, namespace)), details)
-    for item in chain:
-        if isinstance(item, (ConnectionResetError, BrokenPipeError)) or _is(item, "ProtocolError"):
-            return TriageError("the connection to the API server at %s was reset while trying to %s %s; "
-                               "retry, and check proxies/load balancers in between"
-                               % (where, verb or "access", _object(resource, name, namespace)), details)
-    last = str(chain[-1]) if chain else str(exc)
-    return TriageError("cannot reach the API server at %s: %s" % (where, scrub(last)), details)
-
-
-def _is_network(exc):
-    return isinstance(exc, (OSError, ssl.SSLError)) or _is(exc, "HTTPError")
 
 
 def translate_exception(exc, verb, resource, namespace=None, name=None, target=None):
@@ -393,8 +242,8 @@ def translate_exception(exc, verb, resource, namespace=None, name=None, target=N
     if ConfigException is not None and isinstance(exc, ConfigException):
         return TriageError("Kubernetes client configuration problem%s: %s; check kubeconfig, context and the "
                            "K8S_AUTH_* settings" % (_on(target), scrub(exc)), {"error_type": "config"})
-    if _is_network(exc):
-        return _network_error(exc, verb, resource, namespace, name, target)
+    if is_network(exc):
+        return network_error(exc, verb, resource, namespace, name, target)
     return TriageError("unexpected %s while trying to %s %s%s: %s" % (
         type(exc).__name__, verb or "access", _object(resource, name, namespace), _on(target), scrub(exc)),
         {"error_type": "unexpected"})

@@ -19,7 +19,6 @@ __metaclass__ = type
 
 import random
 import time
-from email.utils import parsedate_to_datetime
 
 try:
     from kubernetes.client.exceptions import ApiException
@@ -31,7 +30,7 @@ try:
 except ImportError:
     ProtocolError = None
 
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError, api_status
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError, api_status, retry_after_seconds
 
 RETRYABLE_STATUSES = frozenset([409, 429, 500, 502, 503, 504])
 
@@ -71,32 +70,6 @@ def is_transient(exc):
     if isinstance(exc, TriageError) and exc.details.get("status") == 409:
         return False
     return is_retryable(exc)
-
-
-def retry_after_seconds(exc):
-    """Seconds the server asked us to wait (Retry-After header or Status details), or None."""
-    value = None
-    headers = getattr(exc, "headers", None) or {}
-    try:
-        for key in headers:
-            if str(key).lower() == "retry-after":
-                value = headers[key]
-                break
-    except TypeError:
-        pass
-    if value is None:
-        value = (api_status(exc).get("details") or {}).get("retryAfterSeconds")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except (TypeError, ValueError):
-        pass
-    try:  # Retry-After may also be an HTTP date
-        when = parsedate_to_datetime(str(value))
-        return max(0.0, when.timestamp() - time.time())
-    except (TypeError, ValueError, IndexError, OverflowError):
-        return None
 
 
 def backoff_delay(attempt, base_delay=0.2, max_delay=5.0, rand=random.random):

@@ -19,7 +19,6 @@ from ansible_collections.triage.k8s.plugins.module_utils._k8s.retry import (
     backoff_delay,
     is_retryable,
     is_transient,
-    retry_after_seconds,
     retry_call,
 )
 
@@ -113,16 +112,6 @@ def test_retry_after_is_honoured_and_capped():
                        api_error(429, headers={"retry-after": "120"})), Sleeps()
     assert retry_call(fn, sleep=sleeps, max_delay=5.0) == "ok"
     assert sleeps == [2.0, 5.0]
-
-
-def test_retry_after_sources():
-    assert retry_after_seconds(api_error(429, headers={"Retry-After": "1.5"})) == 1.5
-    body = api_error(429)
-    body.body = json.dumps({"details": {"retryAfterSeconds": 4}})
-    assert retry_after_seconds(body) == 4.0
-    assert retry_after_seconds(api_error(429, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"})) == 0.0
-    assert retry_after_seconds(api_error(429, headers={"Retry-After": "soon"})) is None
-    assert retry_after_seconds(api_error(429)) is None
 
 
 def test_single_attempt_never_sleeps():

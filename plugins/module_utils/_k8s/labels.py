@@ -14,17 +14,19 @@ __metaclass__ = type
 
 import re
 
-LABEL_NAME_MAX = 63
-LABEL_VALUE_MAX = 63
-LABEL_KEY_PREFIX_MAX = 253
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import DNS_LABEL_MAX, DNS_SUBDOMAIN_MAX, dns_problem
+
+# A label name (the part after any prefix) and a label value are at most as long as a DNS label,
+# and the key prefix is a DNS subdomain: the limits are defined once, in names.py.
+LABEL_NAME_MAX = DNS_LABEL_MAX
+LABEL_VALUE_MAX = DNS_LABEL_MAX
+LABEL_KEY_PREFIX_MAX = DNS_SUBDOMAIN_MAX
 DEFAULT_QUARANTINE_PREFIX = "quarantined-"
 
 OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 _SELECTOR_FIELDS = ("match_labels", "matchLabels", "match_expressions", "matchExpressions")
 
 _NAME_RE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
-_DNS_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
-_DNS_SUBDOMAIN_RE = re.compile(r"%s(\.%s)*" % (_DNS_LABEL, _DNS_LABEL))
 _VALUE_CHARS_RE = re.compile(r"[-A-Za-z0-9_.]*")
 _NON_ALNUM_EDGES_RE = re.compile(r"^[^A-Za-z0-9]+|[^A-Za-z0-9]+$")
 
@@ -124,7 +126,7 @@ def validate_label_key(key):
         return "label key %r is invalid: it may contain at most one '/', as in 'example.com/app'" % key
     if len(parts) == 2:
         prefix = parts[0]
-        if not prefix or len(prefix) > LABEL_KEY_PREFIX_MAX or not _DNS_SUBDOMAIN_RE.fullmatch(prefix):
+        if dns_problem(prefix) is not None:  # empty, too long or not a subdomain
             return (
                 "label key %r is invalid: the prefix before '/' must be a lowercase DNS subdomain of at most %d characters, "
                 "such as 'example.com'" % (key, LABEL_KEY_PREFIX_MAX)

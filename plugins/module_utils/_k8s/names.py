@@ -18,6 +18,8 @@ import re
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 
+# The one spelling of the 63-character limit (an RFC 1123 label); labels.py derives the label name and
+# value limits from it.
 DNS_LABEL_MAX = 63
 DNS_SUBDOMAIN_MAX = 253
 _DNS_LABEL_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z")

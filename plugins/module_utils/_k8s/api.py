@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 import time
 
 try:
@@ -28,8 +29,9 @@ except ImportError:  # reported by client.require_kubernetes()
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError, translate_exception
 from ansible_collections.triage.k8s.plugins.module_utils._k8s import faults as kube_faults
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import name_problem
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import container_problem, dns_problem, name_problem
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.retry import RetryPolicy
+from ansible_collections.triage.k8s.plugins.module_utils._k8s import stream as streams
 
 # Kinds whose selectors and pods triage.k8s understands: kind -> (API path prefix, plural).
 KINDS = {
@@ -50,6 +52,10 @@ KINDS = {
 }
 CLUSTER_SCOPED = ("Node", "Namespace")
 MERGE_PATCH = "application/merge-patch+json"
+# `v1` or `group.example/v1beta1`: nothing that could add a path segment.
+_API_VERSION = re.compile(r"(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+[a-z0-9]*\Z")
+# How often a LIST whose continue token expired (410) starts again before it gives up.
+RELISTS = 3
 
 
 def raw_request(api_client, method, path, query=None, headers=None, body=None, timeout=None):
@@ -78,20 +84,67 @@ def _segment(kind, value):
     return quote(value, safe="")
 
 
+def _invalid(problem):
+    return TriageError(problem, {"error_type": "invalid_input"})
+
+
 def resource_path(kind, namespace=None, name=None, subresource=None):
     """The API path of a kind, a namespace's collection or one object (and its subresource).
 
     The only place paths are built from user input: names and namespaces are validated here."""
     prefix, plural = KINDS[kind]
+    return _path(prefix, plural, None if kind in CLUSTER_SCOPED else namespace, kind, name, subresource)
+
+
+def _path(prefix, plural, namespace, kind, name, subresource):
     parts = [prefix]
-    if namespace and kind not in CLUSTER_SCOPED:
+    if namespace:
         parts += ["namespaces", _segment("Namespace", namespace)]
-    parts.append(plural)
+    parts.append(quote(plural, safe=""))
     if name:
         parts.append(_segment(kind, name))
     if subresource:
         parts.append(subresource)
     return "/".join(parts)
+
+
+def version_path(api_version):
+    """/api/v1 or /apis/GROUP/VERSION, for an apiVersion that cannot add a path segment."""
+    if not isinstance(api_version, str) or not _API_VERSION.match(api_version):
+        raise _invalid("apiVersion %r is not group/version" % (api_version,))
+    return "/api/%s" % api_version if "/" not in api_version else "/apis/%s" % api_version
+
+
+def group_path(group):
+    """/apis/GROUP: an API group's discovery document."""
+    problem = dns_problem(group)
+    if problem:
+        raise _invalid('invalid API group "%s": %s' % (group, problem))
+    return "/apis/%s" % group
+
+
+def group_resource_path(api_version, plural, namespace=None, name=None, kind="Pod"):
+    """The path of a resource outside KINDS (metrics.k8s.io, a kind found by discovery); the name is
+    checked as `kind`'s names are, the namespace as a namespace."""
+    return _path(version_path(api_version), plural, namespace, kind, name, None)
+
+
+def checkpoint_path(node, namespace, pod, container):
+    """nodes/NODE/proxy/checkpoint/NS/POD/CONTAINER, every segment validated first."""
+    problem = container_problem(container)
+    if problem:
+        raise _invalid(problem)
+    segments = (_segment("Namespace", namespace), _segment("Pod", pod), quote(container, safe=""))
+    return resource_path("Node", name=node, subresource="proxy/checkpoint/%s" % "/".join(segments))
+
+
+def _selecting(label_selector, field_selector, **query):
+    """A LIST or WATCH query with its selectors, when given."""
+    if label_selector:
+        query["labelSelector"] = label_selector
+    if field_selector:
+        query["fieldSelector"] = field_selector
+    return query
 
 
 def _status_error(status):
@@ -154,11 +207,7 @@ class Kube(object):
 
     def list(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=500):
         """Yield every object of a paginated LIST (limit/continue): memory stays one page."""
-        query = {"limit": page_size}
-        if label_selector:
-            query["labelSelector"] = label_selector
-        if field_selector:
-            query["fieldSelector"] = field_selector
+        query = _selecting(label_selector, field_selector, limit=page_size)
         while True:
             page = self.request("GET", resource_path(kind, namespace), "list", KINDS[kind][1], namespace, query=query)
             yield from page.get("items") or []
@@ -168,22 +217,26 @@ class Kube(object):
             query["continue"] = token
 
     def list_with_version(self, kind, namespace=None, label_selector=None, field_selector=None, page_size=500):
-        """All items plus the list's resourceVersion, to start a watch from. Paginated: every page
-        of one LIST comes from the same snapshot and carries its resourceVersion."""
-        query = {"limit": page_size}
-        if label_selector:
-            query["labelSelector"] = label_selector
-        if field_selector:
-            query["fieldSelector"] = field_selector
-        items, version = [], None
-        while True:
-            page = self.request("GET", resource_path(kind, namespace), "list", KINDS[kind][1], namespace, query=query)
-            items.extend(page.get("items") or [])
-            meta = page.get("metadata") or {}
-            version = version or meta.get("resourceVersion")
-            if not meta.get("continue"):
-                return items, version
-            query["continue"] = meta["continue"]
+        """All items plus the list's resourceVersion, to start a watch from. Paginated (limit/continue):
+        every page of one LIST comes from the same snapshot and carries its resourceVersion. When
+        the snapshot expires between pages (410 on the continue token), the LIST starts again."""
+        for restart in range(RELISTS + 1):
+            query = _selecting(label_selector, field_selector, limit=page_size)
+            items, version = [], None
+            try:
+                while True:
+                    page = self.request("GET", resource_path(kind, namespace), "list", KINDS[kind][1], namespace,
+                                        query=query)
+                    items.extend(page.get("items") or [])
+                    meta = page.get("metadata") or {}
+                    version = version or meta.get("resourceVersion")
+                    if not meta.get("continue"):
+                        return items, version
+                    query["continue"] = meta["continue"]
+            except TriageError as exc:
+                if "continue" not in query or exc.details.get("status") != 410 or restart == RELISTS:
+                    raise
+        raise AssertionError("not reached")  # pragma: no cover
 
     def patch(self, kind, name, namespace, body):
         return self.request("PATCH", resource_path(kind, namespace, name), "patch", KINDS[kind][1], namespace, name,
@@ -232,7 +285,43 @@ class Kube(object):
             return None
         return bool((review.get("status") or {}).get("allowed"))
 
-    # -- watching --------------------------------------------------------------------------
+    # -- streams: watch, logs, exec -----------------------------------------------------------
+    def _translate(self, exc, verb, resource, namespace=None, name=None):
+        return translate_exception(exc, verb, resource, namespace=namespace, name=name, target=self.target)
+
+    def open_stream(self, path, verb, resource, namespace=None, name=None, query=None, accept="application/json",
+                    timeout=None):
+        """GET a body to read as it arrives (a watch, a log): the unread response. Retried as a read
+        until the response starts; after its first byte nothing is sent again. Failures translated."""
+        try:
+            return self.retry.call(raw_request, True, self.api_client, "GET", path, query, {"Accept": accept},
+                                   timeout=timeout)
+        except Exception as exc:  # translated: never a traceback
+            raise self._translate(exc, verb, resource, namespace, name)
+
+    def log_stream(self, namespace, pod, query, timeout):
+        """A container's log (query: container, previous, tailLines, ...) as a stream.ByteStream;
+        a read that breaks raises the translated error (verb "stream")."""
+        problem = container_problem(query.get("container"))
+        if problem:  # it reaches the query string: only a name the API server could have made gets there
+            raise _invalid(problem)
+        response = self.open_stream(resource_path("Pod", namespace, pod, "log"), "get", "pods/log", namespace, pod,
+                                    query=query, accept="*/*", timeout=timeout)
+        return streams.ByteStream(response, lambda exc: self._translate(exc, "stream", "pods/log", namespace, pod))
+
+    def exec(self, namespace, pod, container, command):
+        """command's exec websocket in the container, as a stream.ExecStream. Opening is retried as a
+        read (the command starts only once the connection is upgraded); the stream never is."""
+        problem = container_problem(container)
+        if problem:
+            raise _invalid(problem)
+        path = resource_path("Pod", namespace, pod, "exec")
+        try:
+            ws = self.retry.call(streams.open_exec, True, self.api_client, path, namespace, pod, container, command)
+        except Exception as exc:  # translated: never a traceback
+            raise self._translate(exc, "create", "pods/exec", namespace, pod)
+        return streams.ExecStream(ws, lambda exc: self._translate(exc, "create", "pods/exec", namespace, pod))
+
     def watch_until(self, kind, namespace, predicate, timeout, label_selector=None, field_selector=None):
         """LIST, then WATCH from its resourceVersion until predicate(objects) returns a truthy value.
 
@@ -257,65 +346,56 @@ class Kube(object):
 
     def _follow(self, kind, namespace, version, objects, predicate, deadline, label_selector, field_selector):
         """Apply watch events to objects until predicate holds, the deadline, or expiry (410)."""
-        query = {"watch": "true", "resourceVersion": version, "allowWatchBookmarks": "true"}
-        if label_selector:
-            query["labelSelector"] = label_selector
-        if field_selector:
-            query["fieldSelector"] = field_selector
-        resets = 0
-        while time.monotonic() < deadline:
-            query["timeoutSeconds"] = max(1, int(deadline - time.monotonic()))
-            try:
-                response = self.retry.call(
-                    raw_request, True, self.api_client, "GET", resource_path(kind, namespace), query,
-                    {"Accept": "application/json"}, timeout=query["timeoutSeconds"] + 10)
-            except Exception as exc:  # translated: never a traceback
-                error = translate_exception(exc, "watch", KINDS[kind][1], namespace=namespace, target=self.target)
-                if error.details.get("status") == 410:
-                    return True, None  # the version expired before the watch began: list again
-                raise error
-            try:
-                for event in _events(response):
-                    kind_of_event = event.get("type")
-                    obj = event.get("object") or {}
-                    if kind_of_event == "ERROR":
-                        if obj.get("code") == 410:
-                            return True, None  # expired: the caller lists again
-                        raise translate_exception(_status_error(obj), "watch", KINDS[kind][1], namespace=namespace,
-                                                  target=self.target)
-                    if kind_of_event == "BOOKMARK":
-                        query["resourceVersion"] = obj["metadata"]["resourceVersion"]
-                        continue
-                    query["resourceVersion"] = obj["metadata"]["resourceVersion"]
-                    if kind_of_event == "DELETED":
-                        objects.pop(obj["metadata"]["uid"], None)
-                    else:
-                        objects[obj["metadata"]["uid"]] = obj
-                    value = predicate(objects)
-                    if value:
-                        return False, value
-                    if time.monotonic() >= deadline:
-                        return False, None
-            except TriageError:
-                raise
-            except Exception as exc:  # the stream broke: resume from the last version seen, a few times
-                resets += 1
-                if resets > self.retry.attempts or not self.retry.transient(exc):
-                    raise translate_exception(exc, "watch", KINDS[kind][1], namespace=namespace, target=self.target)
-                time.sleep(self.retry.delay(resets - 1))
-            finally:
-                response.release_conn()
-        return False, None
+        query = _selecting(label_selector, field_selector, watch="true", resourceVersion=version,
+                           allowWatchBookmarks="true")
+        resource = KINDS[kind][1]
 
+        def open_watch(timeout):
+            return self.open_stream(resource_path(kind, namespace), "watch", resource, namespace, query=query,
+                                    timeout=timeout)
 
-def _events(response):
-    """Decode a watch stream: one JSON event per line."""
-    buffered = b""
-    for chunk in response.stream(4096, decode_content=True):
-        buffered += chunk
-        while b"\n" in buffered:
-            line, buffered = buffered.split(b"\n", 1)
-            if line.strip():
-                yield json.loads(line)
-    if buffered.strip():
-        yield json.loads(buffered)
+        def translate(exc):
+            return self._translate(exc, "watch", resource, namespace)
+
+        return streams.follow(open_watch, query, objects, predicate, deadline, self.retry, translate, _status_error)
+
+    # -- discovery and other API groups ---------------------------------------------------------
+    def has_api(self, group):
+        """Whether the cluster serves an API group: False when its discovery document answers 404 or
+        503 (not installed, or its aggregated API server is down); any other failure raises."""
+        try:
+            self.request("GET", group_path(group), "get", "API group %s" % group)
+        except TriageError as exc:
+            if exc.details.get("status") in (404, 503):
+                return False
+            raise
+        return True
+
+    def get_resource(self, api_version, plural, name, namespace=None, kind="Pod", what=None):
+        """GET one object of a resource outside KINDS (e.g. metrics.k8s.io/v1beta1 pods)."""
+        path = group_resource_path(api_version, plural, namespace, name, kind)
+        return self.request("GET", path, "get", what or plural, namespace, name)
+
+    def owner_path(self, api_version, kind, namespace, name):
+        """The path of the object an ownerReference names: for the kinds we know, and by discovery
+        of its apiVersion for any other. Every segment is checked before any call."""
+        if kind in KINDS:
+            return resource_path(kind, namespace, name)
+        for problem in (name_problem(kind or "owner", name), name_problem("Namespace", namespace)):
+            if problem:  # names from ownerReferences reach the path as they are
+                raise _invalid(problem)
+        if not _API_VERSION.match(api_version or ""):
+            raise TriageError("%s %s has an ownerReference apiVersion %r that is not group/version"
+                              % (kind, name, api_version))
+        base = version_path(api_version)
+        listing = self.request("GET", base, "get", "API discovery for %s" % api_version)
+        for resource in listing.get("resources") or []:
+            if resource.get("kind") == kind and "/" not in resource.get("name", ""):
+                scoped = namespace if resource.get("namespaced") else None
+                return _path(base, resource["name"], scoped, kind or "owner", name, None)
+        raise TriageError("%s %s is not served by this cluster's API (%s)" % (kind, name, api_version))
+
+    def checkpoint(self, node, namespace, pod, container, timeout):
+        """Ask the kubelet, through the API server's node proxy, to checkpoint a container."""
+        return self.request("POST", checkpoint_path(node, namespace, pod, container), "create", "nodes/proxy",
+                            name=node, query={"timeout": str(timeout)}, timeout=timeout + 10)

@@ -1,22 +1,29 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for kube.resource_path and the watch-stream decoder kube._events.
-
-The decoder is fed a fake *byte stream* (an object with urllib3's `stream()` signature), not a
-fake Kubernetes: the events are the JSON lines an API server sends on a watch."""
+"""Unit tests for api.py's paths: resource_path, the paths outside KINDS (other API groups,
+discovery, the checkpoint node proxy) and the exec and log subresources, every segment validated.
+The watch-stream decoder's tests are in test_stream.py and test_stream_recorded.py."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import CLUSTER_SCOPED, KINDS, _events, resource_path
+from ansible_collections.triage.k8s.plugins.module_utils._k8s import api
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import (
+    CLUSTER_SCOPED,
+    KINDS,
+    Kube,
+    checkpoint_path,
+    group_path,
+    group_resource_path,
+    resource_path,
+    version_path,
+)
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.stream import ExecApi
 
 
 @pytest.mark.parametrize("args, expected", [
@@ -65,127 +72,167 @@ def test_resource_path_unknown_kind():
         resource_path("VirtualMachineInstance", "shop", "vm")
 
 
-# --- _events -------------------------------------------------------------------------------
+# --- paths outside KINDS, subresources, exec and logs ------------------------------------------
 
-class ByteStream(object):
-    """urllib3 response stand-in: stream() yields the given byte chunks, as read from the socket."""
-
-    def __init__(self, chunks):
-        self.chunks = chunks
-        self.calls = []
-
-    def stream(self, amt=2 ** 16, decode_content=None):
-        self.calls.append((amt, decode_content))
-        yield from self.chunks
+TRAVERSALS = ["../../other/pods/x", "..", ".", "a/b", "%2e%2e", "x?dryRun=All", "X"]
 
 
-def pod_event(kind, name, version, **extra):
-    obj = {"apiVersion": "v1", "kind": "Pod",
-           "metadata": {"name": name, "namespace": "shop", "uid": "uid-" + name, "resourceVersion": str(version)},
-           "status": {"phase": "Running"}}
-    obj["metadata"].update(extra)
-    return {"type": kind, "object": obj}
+def test_checkpoint_path():
+    assert checkpoint_path("kwok-node-0", "shop", "web-1", "app") == \
+        "/api/v1/nodes/kwok-node-0/proxy/checkpoint/shop/web-1/app"
+    for bad in TRAVERSALS:
+        with pytest.raises(TriageError):
+            checkpoint_path(bad, "shop", "web-1", "app")
+        with pytest.raises(TriageError):
+            checkpoint_path("kwok-node-0", "shop", "web-1", bad)
+        with pytest.raises(TriageError):
+            checkpoint_path("kwok-node-0", bad, "web-1", "app")
+        with pytest.raises(TriageError):
+            checkpoint_path("kwok-node-0", "shop", bad, "app")
+    with pytest.raises(TriageError, match="invalid container name"):
+        checkpoint_path("kwok-node-0", "shop", "web-1", "App")
 
 
-EVENTS = [
-    pod_event("ADDED", "web-1", 101),
-    pod_event("MODIFIED", "web-1", 102, labels={"app": "quarantined-web", "triage.k8s/quarantined": "true"}),
-    {"type": "BOOKMARK", "object": {"kind": "Pod", "apiVersion": "v1", "metadata": {"resourceVersion": "150"}}},
-    pod_event("MODIFIED", "web-2", 151, annotations={"triage.k8s/reason": "vérifié ✓ — 事件"}),  # multi-byte UTF-8
-    pod_event("DELETED", "web-1", 152),
-    {"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "reason": "Expired",
-                                 "message": "too old resource version: 1 (152)", "code": 410}},
-]
+def test_group_paths():
+    assert group_path("metrics.k8s.io") == "/apis/metrics.k8s.io"
+    assert version_path("v1") == "/api/v1" and version_path("apps/v1") == "/apis/apps/v1"
+    assert group_resource_path("metrics.k8s.io/v1beta1", "pods", "shop", "web-1") == \
+        "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1"
+    assert group_resource_path("metrics.k8s.io/v1beta1", "nodes", None, "kwok-node-0", kind="Node") == \
+        "/apis/metrics.k8s.io/v1beta1/nodes/kwok-node-0"
+    for bad in TRAVERSALS:
+        with pytest.raises(TriageError, match="invalid pod name"):
+            group_resource_path("metrics.k8s.io/v1beta1", "pods", "shop", bad)
+        with pytest.raises(TriageError, match="invalid namespace"):
+            group_resource_path("metrics.k8s.io/v1beta1", "pods", bad, "web-1")
+        with pytest.raises(TriageError, match="invalid node name"):
+            group_resource_path("metrics.k8s.io/v1beta1", "nodes", None, bad, kind="Node")
+        with pytest.raises(TriageError, match="invalid API group"):
+            group_path(bad)
 
 
-def encoded(events, trailing_newline=True):
-    text = b"".join(json.dumps(e, ensure_ascii=False).encode("utf-8") + b"\n" for e in events)
-    return text if trailing_newline else text[:-1]
+@pytest.mark.parametrize("api_version", ["../../api/v1", "v1/../..", "apps/v1/namespaces/x", "", "apps", None])
+def test_version_path_refuses_an_api_version_that_adds_segments(api_version):
+    with pytest.raises(TriageError, match="not group/version"):
+        version_path(api_version)
 
 
-def test_events_one_chunk():
-    stream = ByteStream([encoded(EVENTS)])
-    assert list(_events(stream)) == EVENTS
-    assert stream.calls and stream.calls[0][1] is True  # decode_content: gzip is undone by urllib3
+class _Requests(object):
+    """A Kube whose request() answers from a table (no transport): the paths it was asked for."""
+
+    def __init__(self, answers=None):
+        self.kube = Kube(None)
+        self.paths = []
+        answers = answers or {}
+
+        def request(method, path, verb, resource, namespace=None, name=None, **_options):
+            self.paths.append((method, path, verb, resource, namespace, name))
+            return answers[path]
+        self.kube.request = request
 
 
-def test_events_one_byte_at_a_time():
-    data = encoded(EVENTS)
-    assert list(_events(ByteStream([data[i:i + 1] for i in range(len(data))]))) == EVENTS
+@pytest.mark.parametrize("api_version", ["../../api/v1", "v1/../..", "apps/v1/namespaces/x", "", "apps"])
+def test_owner_paths_refuse_an_api_version_that_adds_segments(api_version):
+    with pytest.raises(TriageError, match="not group/version"):
+        Kube(None).owner_path(api_version, "Widget", "shop", "w-1")
 
 
-def test_event_split_across_chunks():
-    first, second = encoded(EVENTS[:1]), encoded(EVENTS[1:2])
-    middle = len(second) // 2
-    chunks = [first + second[:middle], second[middle:]]
-    assert list(_events(ByteStream(chunks))) == EVENTS[:2]
+def test_owner_names_are_checked_before_discovery():
+    with pytest.raises(TriageError, match='invalid widget name "../x"'):
+        Kube(None).owner_path("example.com/v1", "Widget", "shop", "../x")
+    with pytest.raises(TriageError, match='invalid namespace "Shop"'):
+        Kube(None).owner_path("example.com/v1", "Widget", "Shop", "w-1")
 
 
-def test_event_split_inside_a_multibyte_character():
-    data = encoded([EVENTS[3]])
-    cut = data.index("✓".encode("utf-8")) + 1
-    assert list(_events(ByteStream([data[:cut], data[cut:]]))) == [EVENTS[3]]
+def test_owner_path_of_a_known_kind_and_by_discovery():
+    assert Kube(None).owner_path("apps/v1", "ReplicaSet", "shop", "web-7d4b9c") == \
+        "/apis/apps/v1/namespaces/shop/replicasets/web-7d4b9c"
+    listing = {"resources": [{"name": "widgets/status", "kind": "Widget", "namespaced": True},
+                             {"name": "widgets", "kind": "Widget", "namespaced": True},
+                             {"name": "clusterwidgets", "kind": "ClusterWidget", "namespaced": False}]}
+    fake = _Requests({"/apis/example.com/v1": listing})
+    assert fake.kube.owner_path("example.com/v1", "Widget", "shop", "w-1") == \
+        "/apis/example.com/v1/namespaces/shop/widgets/w-1"
+    assert fake.kube.owner_path("example.com/v1", "ClusterWidget", "shop", "w-1") == \
+        "/apis/example.com/v1/clusterwidgets/w-1"
+    assert fake.paths[0] == ("GET", "/apis/example.com/v1", "get", "API discovery for example.com/v1", None, None)
+    with pytest.raises(TriageError, match=r"Gadget g-1 is not served by this cluster's API \(example.com/v1\)"):
+        fake.kube.owner_path("example.com/v1", "Gadget", "shop", "g-1")
 
 
-def test_events_several_in_one_chunk_and_a_split_newline():
-    data = encoded(EVENTS[:3])
-    cut = data.rindex(b"\n", 0, len(data) - 1)
-    assert list(_events(ByteStream([data[:cut], data[cut:cut + 1], data[cut + 1:]]))) == EVENTS[:3]
+def test_has_api_and_get_resource():
+    fake = _Requests({"/apis/metrics.k8s.io": {"kind": "APIGroup"},
+                      "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1": {"kind": "PodMetrics"}})
+    assert fake.kube.has_api("metrics.k8s.io") is True
+    assert fake.kube.get_resource("metrics.k8s.io/v1beta1", "pods", "web-1", "shop",
+                                  what="pods.metrics.k8s.io") == {"kind": "PodMetrics"}
+    assert fake.paths == [("GET", "/apis/metrics.k8s.io", "get", "API group metrics.k8s.io", None, None),
+                          ("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1", "get",
+                           "pods.metrics.k8s.io", "shop", "web-1")]
+    for status, served in ((404, False), (503, False)):
+        kube = Kube(None)
+        kube.request = lambda *_a, **_k: (_ for _ in ()).throw(TriageError("no", {"status": status}))
+        assert kube.has_api("metrics.k8s.io") is served
+    kube.request = lambda *_a, **_k: (_ for _ in ()).throw(TriageError("Forbidden", {"status": 403}))
+    with pytest.raises(TriageError, match="Forbidden"):
+        kube.has_api("metrics.k8s.io")
 
 
-def test_events_trailing_line_without_newline():
-    data = encoded(EVENTS, trailing_newline=False)
-    assert not data.endswith(b"\n")
-    assert list(_events(ByteStream([data[:40], data[40:]]))) == EVENTS
+def test_checkpoint_posts_to_the_node_proxy():
+    fake = _Requests({"/api/v1/nodes/kwok-node-0/proxy/checkpoint/shop/web-1/app": {"items": ["a.tar"]}})
+    assert fake.kube.checkpoint("kwok-node-0", "shop", "web-1", "app", 60) == {"items": ["a.tar"]}
+    assert fake.paths == [("POST", "/api/v1/nodes/kwok-node-0/proxy/checkpoint/shop/web-1/app", "create",
+                           "nodes/proxy", None, "kwok-node-0")]
 
 
-def test_events_skip_blank_lines_and_empty_chunks():
-    data = b"\n" + encoded(EVENTS[:1]) + b"\n  \n\r\n" + encoded(EVENTS[1:2]) + b"\n\n"
-    assert list(_events(ByteStream([b"", data[:5], b"", data[5:], b""]))) == EVENTS[:2]
+def test_exec_path_is_built_from_validated_segments(monkeypatch):
+    opened = []
+    monkeypatch.setattr(api.streams, "open_exec", lambda client, path, *args: opened.append((path,) + args) or "ws")
+    kube = Kube("client")
+    assert kube.exec("shop", "web-1", "app", ["true"]).ws == "ws"
+    assert opened == [("/api/v1/namespaces/shop/pods/web-1/exec", "shop", "web-1", "app", ["true"])]
+    for bad in TRAVERSALS:
+        with pytest.raises(TriageError, match="invalid pod name"):
+            kube.exec("shop", bad, "app", ["true"])
+        with pytest.raises(TriageError, match="invalid namespace"):
+            kube.exec(bad, "web-1", "app", ["true"])
+    assert len(opened) == 1
 
 
-def test_events_crlf_lines():
-    data = b"".join(json.dumps(e).encode("utf-8") + b"\r\n" for e in EVENTS[:2])
-    assert list(_events(ByteStream([data]))) == EVENTS[:2]
+@pytest.mark.parametrize("container", ["../x", "app&command=sh", "a/b", "App", None])
+def test_a_container_name_that_is_not_a_label_never_reaches_exec_or_logs(container, monkeypatch):
+    monkeypatch.setattr(api, "raw_request", lambda *_a, **_k: pytest.fail("a request was sent"))
+    monkeypatch.setattr(api.streams, "open_exec", lambda *_a, **_k: pytest.fail("a websocket was opened"))
+    with pytest.raises(TriageError, match="invalid container name"):
+        Kube(None).exec("shop", "web-1", container, ["true"])
+    with pytest.raises(TriageError, match="invalid container name"):
+        Kube(None).log_stream("shop", "web-1", {"container": container}, 5)
 
 
-@pytest.mark.parametrize("chunks", [[], [b""], [b"\n\n"], [b"   "]])
-def test_events_empty_stream(chunks):
-    assert list(_events(ByteStream(chunks))) == []
+class _Serializer(object):
+    """Records the path the exec stand-in asks the client to serialize (no request is made)."""
+
+    def __init__(self):
+        self.requests = []
+
+    def param_serialize(self, method, path, **kwargs):
+        self.requests.append((method, path, kwargs))
+        return (method, path)
+
+    def call_api(self, *_args, **_kwargs):
+        class _Answer(object):
+            response = "ws"
+        return _Answer()
 
 
-def test_events_are_yielded_as_they_arrive():
-    """A watch is read lazily: the first event is available before later chunks are read."""
-    data = encoded(EVENTS[:2])
-    cut = data.index(b"\n") + 1
-    seen = []
-
-    def chunks():
-        seen.append("first")
-        yield data[:cut]
-        seen.append("second")
-        yield data[cut:]
-
-    decoder = _events(ByteStream(chunks()))
-    assert next(decoder) == EVENTS[0]
-    assert seen == ["first"]
-    assert list(decoder) == EVENTS[1:2]
-
-
-def test_events_bad_json_raises():
-    with pytest.raises(ValueError):
-        list(_events(ByteStream([b'{"type": "ADDED", "object": \n'])))
-
-
-@settings(max_examples=200, deadline=None)
-@given(st.data(), st.booleans())
-def test_events_any_split(data, trailing_newline):
-    payload = encoded(EVENTS, trailing_newline)
-    cuts = sorted(data.draw(st.sets(st.integers(min_value=1, max_value=len(payload) - 1), max_size=30)))
-    bounds = [0] + cuts + [len(payload)]
-    chunks = [payload[start:end] for start, end in zip(bounds, bounds[1:])]
-    assert b"".join(chunks) == payload
-    assert list(_events(ByteStream(chunks))) == EVENTS
+def test_the_exec_stand_in_serializes_the_path_it_was_given():
+    client = _Serializer()
+    assert ExecApi(client, "/api/v1/namespaces/shop/pods/web-1/exec").connect_get_namespaced_pod_exec(
+        "ignored", "ignored", command=["sh", "-c", "true"], container="app", stdout=True, stdin=False) == "ws"
+    method, path, options = client.requests[0]
+    assert (method, path) == ("GET", "/api/v1/namespaces/shop/pods/web-1/exec")
+    assert options["query_params"] == [("command", "sh"), ("command", "-c"), ("command", "true"),
+                                       ("container", "app"), ("stdin", False), ("stdout", True)]
 
 
 def test_a_watch_error_event_becomes_the_error_it_reports():

@@ -19,7 +19,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_release as release
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import report
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.wait import (
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_wait import (
     wait_out_of_endpoints,
     wait_replacement_ready,
 )

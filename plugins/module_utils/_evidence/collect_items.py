@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
 import threading
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
@@ -25,19 +24,15 @@ from ansible_collections.triage.k8s.plugins.module_utils._evidence.describe impo
     services_selecting,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.plan import FAILED, OK, SKIPPED, UNAVAILABLE, combine
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import KINDS, resource_path
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import container_problem, validate_name, validate_namespace
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import restore_labels
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, quarantine_record
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref
 
 MAX_OWNER_DEPTH = 5
-METRICS_GROUP = "/apis/metrics.k8s.io"
+METRICS_GROUP = "metrics.k8s.io"
 METRICS = METRICS_GROUP + "/v1beta1"
 # Answers that mean "this kubelet/cluster does not offer the checkpoint API".
 CHECKPOINT_UNAVAILABLE = (400, 404, 405, 500, 501, 503)
-# `v1` or `group.example/v1beta1`: nothing that could add a path segment.
-_API_VERSION = re.compile(r"(?:[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*/)?v[0-9]+[a-z0-9]*\Z")
 
 
 class Collection(object):
@@ -99,24 +94,6 @@ class Collection(object):
             key=lambda e: e.get("lastTimestamp") or e.get("eventTime") or ""))
 
 
-def _resolve_path(kube, api_version, kind, namespace, name):
-    """The API path of an owner object, for the kinds we know and, by discovery, any other."""
-    if kind in KINDS:
-        return resource_path(kind, namespace, name)
-    # Names from ownerReferences reach the path as they are: checked like resource_path does.
-    validate_name(kind or "owner", name, before_any_call=False)
-    validate_namespace(namespace, before_any_call=False)
-    if not _API_VERSION.match(api_version or ""):
-        raise TriageError("%s %s has an ownerReference apiVersion %r that is not group/version" % (kind, name, api_version))
-    base = "/api/%s" % api_version if "/" not in api_version else "/apis/%s" % api_version
-    listing = kube.request("GET", base, "get", "API discovery for %s" % api_version)
-    for resource in listing.get("resources") or []:
-        if resource.get("kind") == kind and "/" not in resource.get("name", ""):
-            scope = "namespaces/%s/" % namespace if resource.get("namespaced") else ""
-            return "%s/%s%s/%s" % (base, scope, resource["name"], name)
-    raise TriageError("%s %s is not served by this cluster's API (%s)" % (kind, name, api_version))
-
-
 def owner_chain(kube, pod):
     """(owners from the pod's controller upwards, notes on links that could not be followed)."""
     chain, notes, obj = [], [], pod
@@ -125,7 +102,7 @@ def owner_chain(kube, pod):
         ref = controller_ref(obj)
         if not ref:
             break
-        path = _resolve_path(kube, ref.get("apiVersion", ""), ref.get("kind", ""), namespace, ref.get("name"))
+        path = kube.owner_path(ref.get("apiVersion", ""), ref.get("kind", ""), namespace, ref.get("name"))
         try:
             owner = kube.request("GET", path, "get", ref.get("kind", "owner"), namespace, ref.get("name"))
         except TriageError as exc:
@@ -220,25 +197,14 @@ def collect_services(ctx):
     return {"status": OK, "files": files, "services": names}
 
 
-def _get_json(kube, path, what, namespace=None, name=None):
-    return kube.request("GET", path, "get", what, namespace, name)
-
-
 def collect_metrics(ctx):
-    try:
-        _get_json(ctx.kube, METRICS_GROUP, "API group metrics.k8s.io")
-    except TriageError as exc:
-        if exc.details.get("status") in (404, 503):
-            return {"status": UNAVAILABLE, "files": [],
-                    "note": "metrics.k8s.io is not served by this cluster (no metrics-server or the adapter is "
-                            "down): CPU and memory usage not collected"}
-        raise
+    if not ctx.kube.has_api(METRICS_GROUP):
+        return {"status": UNAVAILABLE, "files": [],
+                "note": "metrics.k8s.io is not served by this cluster (no metrics-server or the adapter is "
+                        "down): CPU and memory usage not collected"}
     out = {}
     try:
-        validate_name("Pod", ctx.name, before_any_call=False)
-        validate_namespace(ctx.namespace, before_any_call=False)
-        out["pod"] = _get_json(ctx.kube, "%s/namespaces/%s/pods/%s" % (METRICS, ctx.namespace, ctx.name),
-                               "pods.metrics.k8s.io", ctx.namespace, ctx.name)
+        out["pod"] = ctx.kube.get_resource(METRICS, "pods", ctx.name, ctx.namespace, what="pods.metrics.k8s.io")
     except TriageError as exc:
         if exc.details.get("status") != 404:
             raise
@@ -247,22 +213,10 @@ def collect_metrics(ctx):
     node_name = (ctx.pod.get("spec") or {}).get("nodeName")
     if node_name:
         try:
-            validate_name("Node", node_name, before_any_call=False)
-            out["node"] = _get_json(ctx.kube, "%s/nodes/%s" % (METRICS, node_name), "nodes.metrics.k8s.io",
-                                    name=node_name)
+            out["node"] = ctx.kube.get_resource(METRICS, "nodes", node_name, kind="Node", what="nodes.metrics.k8s.io")
         except TriageError as exc:
             out["node_error"] = exc.msg
     return {"status": OK, "files": [ctx.bundle.write_yaml("metrics.yaml", out)]}
-
-
-def _checkpoint_path(node, namespace, pod, container):
-    """nodes/NODE/proxy/checkpoint/NS/POD/CONTAINER, every segment validated first."""
-    problem = container_problem(container)
-    if problem:
-        raise TriageError(problem, {"error_type": "invalid_input"})
-    validate_name("Pod", pod, before_any_call=False)
-    validate_namespace(namespace, before_any_call=False)
-    return resource_path("Node", name=node, subresource="proxy/checkpoint/%s/%s/%s" % (namespace, pod, container))
 
 
 def collect_checkpoint(ctx):
@@ -278,9 +232,7 @@ def collect_checkpoint(ctx):
     for container in [c.get("name") for c in (ctx.pod.get("spec") or {}).get("containers") or []]:
         entry = {"container": container}
         try:
-            path = _checkpoint_path(node_name, ctx.namespace, ctx.name, container)
-            answer = ctx.kube.request("POST", path, "create", "nodes/proxy", name=node_name,
-                                      query={"timeout": str(ctx.params["timeout"])}, timeout=ctx.params["timeout"] + 10)
+            answer = ctx.kube.checkpoint(node_name, ctx.namespace, ctx.name, container, ctx.params["timeout"])
             entry.update(status=OK, archives_on_node=answer.get("items") or [])
         except TriageError as exc:
             if exc.details.get("status") in CHECKPOINT_UNAVAILABLE:

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import translate_exception
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.plan import (
     FAILED,
     OK,
@@ -16,7 +16,6 @@ from ansible_collections.triage.k8s.plugins.module_utils._evidence.plan import (
     combine,
     log_query,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import raw_request, resource_path
 
 CHUNK = 256 * 1024
 CONNECT_TIMEOUT = 30
@@ -44,34 +43,27 @@ def collect_log_stream(ctx, stream):
     """One container's current or previous log into stream['path']."""
     entry = dict((k, stream[k]) for k in ("container", "kind", "previous", "path"))
     query = log_query(stream["container"], stream["previous"], ctx.params)
-    path = resource_path("Pod", ctx.namespace, ctx.name, "log")  # validated and quoted: one segment each
     timeout = ctx.params["timeout"]
     try:
-        response = raw_request(ctx.kube.api_client, "GET", path, query, {"Accept": "*/*"},
-                               timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
-    except Exception as exc:  # translated: never a traceback
-        error = translate_exception(exc, "get", "pods/log", ctx.namespace, ctx.name, ctx.kube.target)
+        log = ctx.kube.log_stream(ctx.namespace, ctx.name, query, timeout=(min(CONNECT_TIMEOUT, timeout), timeout))
+    except TriageError as error:
         if error.details.get("status") == 400:
             # The kubelet has no such log: a container still waiting to start, or no previous instance.
             entry.update(status=SKIPPED, note=error.details.get("api_message") or error.msg)
             return entry
-        raise error
-    try:
+        raise
+    with log:
         with ctx.bundle.open(stream["path"]) as handle:
             try:
-                chunks = response.stream(CHUNK, decode_content=True)
-                received = copy_stream(chunks, handle, ctx.cancel)
+                received = copy_stream(log.chunks(CHUNK), handle, ctx.cancel)
             except OSError as exc:  # writing failed (disk full, ...): the file keeps what was written
                 entry.update(status=FAILED, bytes=handle.size, error="cannot write %s after %d bytes: %s"
                              % (stream["path"], handle.size, exc.strerror or exc))
                 return entry
-            except Exception as exc:  # the connection broke: the file keeps what arrived
-                error = translate_exception(exc, "stream", "pods/log", ctx.namespace, ctx.name, ctx.kube.target)
+            except (TriageError, Cancelled) as error:  # the connection broke: the file keeps what arrived
                 entry.update(status=FAILED, bytes=handle.size,
-                             error="log stream interrupted after %d bytes: %s" % (handle.size, error.msg))
+                             error="log stream interrupted after %d bytes: %s" % (handle.size, error))
                 return entry
-    finally:
-        response.release_conn()
     entry.update(status=OK, bytes=received, redactions=handle.redactions)
     limit = ctx.params.get("limit_bytes")
     if limit and received >= limit:

@@ -5,8 +5,9 @@
 
 The decoders are pure generators over byte chunks or channel frames, separable from any socket
 (tests/unit/plugins/module_utils/_k8s/test_stream*.py feeds them bytes recorded from a real API
-server). The I/O here starts from a path api.py built and validated, and from a response or
-websocket api.py opened: nothing in this file builds a path or decides a retry.
+server). The I/O here starts from a path api.py built and validated, or from a response or
+websocket api.py opened: nothing in this file builds a path, and the only request sent again is
+follow()'s reopening of a broken watch from the last version seen, on the layer's RetryPolicy.
 """
 
 from __future__ import absolute_import, division, print_function

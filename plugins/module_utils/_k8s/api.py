@@ -310,8 +310,9 @@ class Kube(object):
         return streams.ByteStream(response, lambda exc: self._translate(exc, "stream", "pods/log", namespace, pod))
 
     def exec(self, namespace, pod, container, command):
-        """command's exec websocket in the container, as a stream.ExecStream. Opening is retried as a
-        read (the command starts only once the connection is upgraded); the stream never is."""
+        """command's exec websocket in the container, as a stream.ExecStream. Opening goes through the
+        retry policy as a read (the command starts only once the connection is upgraded), but the
+        websocket client reports every refused handshake as status 0, which is never retried."""
         problem = container_problem(container)
         if problem:
             raise _invalid(problem)

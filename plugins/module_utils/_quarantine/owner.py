@@ -1,27 +1,24 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""What a quarantine writes on a pod and how to read it back (docs/contract.md), owner rules,
-guards and the per-pod NetworkPolicy. Pure functions over API-shaped dicts (camelCase)."""
+"""The owner rules of a quarantine: which controllers replace a relabelled pod and what they do,
+reading an owner's selector, which pods it owns, which of them are Ready or cannot be scheduled,
+and which quarantined pods it had. Pure functions over API-shaped dicts (camelCase); the
+refusals built on them are in guards.py."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-
-from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
-    ANN_OWNER,
-    FOR_POD_LABEL,
-    FOR_POD_UID_ANNOTATION,
-    MANAGED_BY_LABEL,
-    MANAGED_BY_VALUE,
-    QUARANTINE_ID_LABEL,
-)
+from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import ANN_OWNER
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import map_selector_matches, selector_matches
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import SCOPE_TRAFFIC_AND_OWNER
-from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import for_pod_value
-from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, quarantine_id, read_json_annotation
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref, pod_ready
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, read_json_annotation
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref, meta as _meta, pod_ready
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine import policy as _policy
+
+# TEMPORARY: tests/unit/plugins/module_utils/_cleanup/test_policies.py (H4) still imports it from here;
+# removed once it imports it from policy.py (/work/shared/team/requests.md).
+network_policy_manifest = _policy.network_policy_manifest
 
 # Owner kinds whose controller releases a relabelled pod and starts a replacement.
 REPLACING_KINDS = ("ReplicaSet", "ReplicationController", "DaemonSet", "Job")
@@ -38,25 +35,6 @@ WHAT_OWNER_DOES = {
 }
 
 
-def _meta(obj):
-    return obj.get("metadata") or {}
-
-
-
-def owner_refusal(kind, scope, force=False):
-    """Why this owner kind cannot be quarantined with this scope, or None when it can."""
-    if kind is None or scope != SCOPE_TRAFFIC_AND_OWNER:
-        return None
-    if kind == "StatefulSet":
-        return ("the pod belongs to a StatefulSet, which cannot start a replacement while the quarantined pod "
-                "holds its name (and its volume claims): use scope: traffic_only to take it out of traffic and "
-                "leave it managed, or delete the pod when the evidence is safe")
-    if kind not in REPLACING_KINDS:
-        return ("the pod's controller is a %s, whose selector triage.k8s cannot read and whose replacement "
-                "behaviour it cannot know: use scope: traffic_only" % kind)
-    return None
-
-
 def owner_selector(owner):
     """{'kind', 'name', 'selector'} for the planner, from the owner object's spec.selector."""
     kind = owner.get("kind")
@@ -69,7 +47,6 @@ def owner_matches(owner, labels):
     if owner.get("kind") == "ReplicationController":
         return map_selector_matches(selector, labels)
     return selector_matches(selector, labels)
-
 
 
 def owned_by(pod, owner_uid):
@@ -89,15 +66,6 @@ def quarantined_from_owner(pods, owner_uid):
     return sorted(names)
 
 
-def last_ready_replica(pod, owner_pods):
-    """True when the pod is Ready and no other pod of the same owner is: taking it out of traffic
-    leaves the workload with no ready endpoint until a replacement is up."""
-    if not pod_ready(pod):
-        return False
-    uid = _meta(pod).get("uid")
-    return not any(pod_ready(p) for p in owner_pods if _meta(p).get("uid") != uid)
-
-
 def ready_peers(pod, pods):
     """Names of the Ready, not terminating pods in pods other than pod itself."""
     uid = _meta(pod).get("uid")
@@ -115,36 +83,3 @@ def unschedulable_pods(pods):
                     and cond.get("reason") == "Unschedulable"):
                 names.append(_meta(pod).get("name"))
     return sorted(names)
-
-
-
-
-def network_policy_manifest(pod, name, allow_namespace_labels=None, allow_cidrs=None):
-    """Deny all ingress and egress to this pod only (it selects the pod's quarantine-id label),
-    except from/to the allow-list that lets forensics tooling in."""
-    meta = _meta(pod)
-    peers = []
-    if allow_namespace_labels:
-        peers.append({"namespaceSelector": {"matchLabels": dict(allow_namespace_labels)}})
-    for cidr in allow_cidrs or []:
-        peers.append({"ipBlock": {"cidr": cidr}})
-    spec = {
-        "podSelector": {"matchLabels": {QUARANTINE_ID_LABEL: quarantine_id(pod)}},
-        "policyTypes": ["Ingress", "Egress"],
-        "ingress": [{"from": peers}] if peers else [],
-        "egress": [{"to": peers}] if peers else [],
-    }
-    return {
-        "apiVersion": "networking.k8s.io/v1",
-        "kind": "NetworkPolicy",
-        "metadata": {
-            "name": name,
-            "namespace": meta.get("namespace"),
-            "labels": {MANAGED_BY_LABEL: MANAGED_BY_VALUE, FOR_POD_LABEL: for_pod_value(meta.get("name"))},
-            "annotations": {FOR_POD_UID_ANNOTATION: meta.get("uid")},
-        },
-        "spec": spec,
-    }
-
-
-

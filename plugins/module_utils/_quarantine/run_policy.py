@@ -15,9 +15,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._contract import policy as policy_marks
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import policy_links
 from ansible_collections.triage.k8s.plugins.module_utils._contract import record
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine import owner
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.policy import records_policy_now, wanted_policy
 
 # Statuses of a DELETE with a uid precondition that mean "that object is not there any more".
 GONE_STATUSES = (404, 409)
@@ -25,14 +25,6 @@ GONE_STATUSES = (404, 409)
 
 def _uid(obj):
     return ((obj or {}).get("metadata") or {}).get("uid")
-
-
-def is_ours_for(policy, pod):
-    """Made by triage.k8s for this pod (name label, and uid annotation when it has one)."""
-    if policy is None or not policy_marks.is_our_network_policy(policy, pod["metadata"]["name"]):
-        return False
-    uid = policy_marks.policy_for_pod_uid(policy)
-    return uid in (None, pod["metadata"].get("uid"))
 
 
 def delete_exact(kube, namespace, policy):
@@ -62,22 +54,23 @@ def _create(kube, namespace, wanted):
 
 def _recorded_now(kube, pod, name):
     """Whether the pod, read again, is quarantined with this policy (only asked before replacing one)."""
-    now = kube.get_or_none("Pod", pod["metadata"]["name"], pod["metadata"]["namespace"])
-    return bool(now and now["metadata"].get("uid") == pod["metadata"].get("uid") and record.is_quarantined(now)
-                and record.quarantine_record(now)["network_policy"] == name)
+    return records_policy_now(kube.get_or_none("Pod", pod["metadata"]["name"], pod["metadata"]["namespace"]), pod, name)
 
 
-def ensure(kube, pod, name, params, recorded):
+def ensure(kube, pod, name, params, recorded, missing=False):
     """Make sure the pod's deny-all policy exists with the wanted rules. recorded: the pod's
     quarantine record already names this policy (a re-run), so an existing one is kept; otherwise
-    a leftover of ours is replaced. Returns "created", "replaced", "updated" or None (as wanted)."""
+    a leftover made for this pod is replaced. missing: the caller has just read the policy and found none,
+    so it is not read again. Returns "created", "replaced", "updated" or None (as wanted).
+
+    Only a policy made for this pod (_contract/policy.policy_links: its for-pod-uid annotation
+    names the pod, or, without one, the pod records it) is kept, patched or replaced."""
     namespace = pod["metadata"]["namespace"]
-    allow = params.get("network_allow") or {}
-    wanted = owner.network_policy_manifest(pod, name, allow.get("namespace_labels"), allow.get("cidrs"))
-    existing = kube.get_or_none("NetworkPolicy", name, namespace)
+    wanted = wanted_policy(pod, name, params)
+    existing = None if missing else kube.get_or_none("NetworkPolicy", name, namespace)
     action = "created"
     if existing is not None:
-        if not is_ours_for(existing, pod):
+        if not policy_links(existing, pod):
             raise TriageError('NetworkPolicy "%s" exists in namespace "%s" but was not made by triage.k8s for this '
                               "pod: refusing to touch it; rename or remove it" % (name, namespace))
         if recorded:
@@ -90,7 +83,7 @@ def ensure(kube, pod, name, params, recorded):
         delete_exact(kube, namespace, existing)
         action = "replaced"
     made, fresh = _create(kube, namespace, wanted)
-    if not is_ours_for(made, pod):
+    if not policy_links(made, pod):
         raise TriageError('NetworkPolicy "%s" appeared in namespace "%s" meanwhile and was not made by triage.k8s '
                           "for this pod: refusing to touch it" % (name, namespace))
     if not fresh and made.get("spec") != wanted["spec"]:
@@ -98,16 +91,19 @@ def ensure(kube, pod, name, params, recorded):
     return action
 
 
-def discard(kube, namespace, pod_name, policy_name, pod=None):
-    """Delete a policy this run created for a quarantine it did not write, unless the pod records
-    it (a concurrent run quarantined the pod with it). Returns a problem (policy left) or None."""
+def discard(kube, made_for, policy_name, pod=None):
+    """Delete a policy this run created for the pod `made_for` for a quarantine it did not write,
+    unless the pod (`pod`: read again, or read here) records it (a concurrent run quarantined the
+    pod with it). Only a policy still made for that pod (policy_links) is deleted, by its uid.
+    Returns a problem (policy left) or None."""
+    namespace, pod_name = made_for["metadata"]["namespace"], made_for["metadata"]["name"]
     try:
         if pod is None:
             pod = kube.get_or_none("Pod", pod_name, namespace)
         if pod is not None and record.quarantine_record(pod)["network_policy"] == policy_name:
             return None
         policy = kube.get_or_none("NetworkPolicy", policy_name, namespace)
-        if policy is not None and policy_marks.is_our_network_policy(policy, pod_name):
+        if policy is not None and policy_links(policy, made_for):
             delete_exact(kube, namespace, policy)
     except TriageError as exc:
         return ('the NetworkPolicy "%s" it created is left in place (%s); it selects only the quarantine-id label, '

@@ -12,11 +12,9 @@ __metaclass__ = type
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_policy as quarantine_policy
 from ansible_collections.triage.k8s.plugins.module_utils._contract import record
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_apply import (
-    CONFLICT_ATTEMPTS,
-    WriteUnknown,
-    refused,
-)
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import policy_links
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.outcome import WriteUnknown, refused
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_apply import CONFLICT_ATTEMPTS
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import read_pod
 
 
@@ -37,7 +35,7 @@ def _policy_to_delete(kube, pod, namespace, check_mode):
     if not policy_name:
         return None
     policy = kube.get_or_none("NetworkPolicy", policy_name, namespace)
-    if not quarantine_policy.is_ours_for(policy, pod):
+    if policy is None or not policy_links(policy, pod):
         return None
     if not check_mode and kube.can_i("delete", "networkpolicies", namespace, "networking.k8s.io",
                                      policy_name) is False:

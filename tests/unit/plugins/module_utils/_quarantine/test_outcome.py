@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The pure decisions behind pod_quarantine's truthful results: is this our own write, was a
-failed write refused, is this policy ours for this pod."""
+"""Unit tests for _quarantine/outcome.py, the pure decisions behind pod_quarantine's truthful
+results: is this our own write, was a failed write refused. (Whether a policy is ours for a pod:
+_quarantine/test_policy.py and _contract/test_policy.py.)"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,9 +12,7 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_apply import _wrote_this, refused
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_policy import is_ours_for
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import network_policy_manifest
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.outcome import REFUSED_STATUSES, WriteUnknown, refused, wrote_this
 
 POD = {"metadata": {"name": "web-1", "namespace": "shop", "uid": "u-1",
                     "labels": {"app": "quarantined-web", "triage.k8s/quarantined": "true"},
@@ -25,7 +24,7 @@ def _patch(labels=None, annotations=None):
 
 
 def test_our_write_is_recognised_on_the_pod():
-    assert _wrote_this(POD, _patch({"app": "quarantined-web"}, {"triage.k8s/reason": "oom"}))
+    assert wrote_this(POD, _patch({"app": "quarantined-web"}, {"triage.k8s/reason": "oom"}))
 
 
 @pytest.mark.parametrize("patch", [
@@ -34,11 +33,11 @@ def test_our_write_is_recognised_on_the_pod():
     _patch(annotations={"triage.k8s/quarantined-at": "2026-12-01T03:00:01Z"}),
 ])
 def test_another_runs_write_is_not_ours(patch):
-    assert not _wrote_this(POD, patch)
+    assert not wrote_this(POD, patch)
 
 
 def test_a_removal_is_ours_when_the_key_is_gone():
-    assert _wrote_this(POD, _patch(annotations={"triage.k8s/expires-at": None}))
+    assert wrote_this(POD, _patch(annotations={"triage.k8s/expires-at": None}))
 
 
 @pytest.mark.parametrize("status, expected", [(403, True), (422, True), (404, True), (409, False), (500, False),
@@ -47,12 +46,7 @@ def test_only_a_refusal_proves_nothing_landed(status, expected):
     assert refused(TriageError("x", {"status": status})) is expected
 
 
-def test_a_policy_is_ours_only_for_the_pod_it_names_and_its_uid():
-    policy = network_policy_manifest(POD, "triage-quarantine-web-1-abcd1234")
-    assert is_ours_for(policy, POD)
-    other_uid = {"metadata": dict(POD["metadata"], uid="u-2")}
-    assert not is_ours_for(policy, other_uid)
-    other_name = {"metadata": dict(POD["metadata"], name="web-2")}
-    assert not is_ours_for(policy, other_name)
-    foreign = {"metadata": {"name": "triage-quarantine-web-1-abcd1234", "labels": {}}}
-    assert not is_ours_for(foreign, POD) and not is_ours_for(None, POD)
+def test_a_write_of_unknown_outcome_is_a_triage_error_that_keeps_its_details():
+    exc = WriteUnknown("could not tell", {"changed": True})
+    assert isinstance(exc, TriageError) and exc.details == {"changed": True}
+    assert 409 not in REFUSED_STATUSES  # a conflict is read again, never taken as "nothing landed"

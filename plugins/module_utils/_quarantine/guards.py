@@ -1,0 +1,145 @@
+# -*- coding: utf-8 -*-
+# Copyright: triage.k8s contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Every refusal of pod_quarantine: what automation must never do, each refusal saying how to
+proceed deliberately. Pure functions over what run_apply read; run_apply asks twice:
+
+1. pod_refusal(pod, scope), from the pod alone, before anything else is read: a terminating
+   pod, and an owner kind this scope cannot handle (owner_refusal).
+2. refusal(...), once the labels are planned, from the owner's pods, the quarantined pods of
+   the namespace and the Ready peers behind each Service: max_quarantined_per_owner, then the
+   last Ready replica of its owner, then the last Ready endpoint of a Service. force lifts the
+   last two, never the first ones.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref, meta, pod_ready
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import (
+    REPLACING_KINDS,
+    REPLICA_KINDS,
+    quarantined_from_owner,
+    unschedulable_pods,
+)
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import SCOPE_TRAFFIC_AND_OWNER
+
+
+def owner_refusal(kind, scope, force=False):
+    """Why this owner kind cannot be quarantined with this scope, or None when it can (force does
+    not lift it: no force makes a StatefulSet start a replacement)."""
+    if kind is None or scope != SCOPE_TRAFFIC_AND_OWNER:
+        return None
+    if kind == "StatefulSet":
+        return ("the pod belongs to a StatefulSet, which cannot start a replacement while the quarantined pod "
+                "holds its name (and its volume claims): use scope: traffic_only to take it out of traffic and "
+                "leave it managed, or delete the pod when the evidence is safe")
+    if kind not in REPLACING_KINDS:
+        return ("the pod's controller is a %s, whose selector triage.k8s cannot read and whose replacement "
+                "behaviour it cannot know: use scope: traffic_only" % kind)
+    return None
+
+
+def pod_refusal(pod, scope):
+    """The refusal decided from the pod alone (terminating; an owner this scope cannot handle), or None."""
+    pmeta = meta(pod)
+    if pmeta.get("deletionTimestamp"):
+        return ('pod "%s" is terminating (deletion requested at %s): there is nothing left to quarantine; '
+                "collect what evidence remains instead" % (pmeta.get("name"), pmeta["deletionTimestamp"]))
+    ref = controller_ref(pod)
+    why = owner_refusal(ref.get("kind") if ref else None, scope)
+    if why:
+        return "cannot quarantine pod %s with scope %s: %s" % (pmeta.get("name"), scope, why)
+    return None
+
+
+def last_ready_replica(pod, owner_pods):
+    """True when the pod is Ready and no other pod of the same owner is: taking it out of traffic
+    leaves the workload with no ready endpoint until a replacement is up."""
+    if not pod_ready(pod):
+        return False
+    uid = meta(pod).get("uid")
+    return not any(pod_ready(p) for p in owner_pods if meta(p).get("uid") != uid)
+
+
+def max_per_owner_refusal(pod, ref, quarantined_pods, limit):
+    """(message, details) when the pod's owner already has `limit` quarantined pods, else None."""
+    if ref is None:
+        return None
+    name = meta(pod).get("name")
+    # Never the pod itself: a concurrent run that quarantined it meanwhile makes this run the loser of
+    # the race, which finds "already quarantined" on its conflicting PATCH instead of a refusal.
+    already = [other for other in quarantined_from_owner(quarantined_pods, ref.get("uid")) if other != name]
+    if len(already) < limit:
+        return None
+    return ("refusing to quarantine %s: %s %s already has %d quarantined pod(s) (%s), the limit "
+            "max_quarantined_per_owner=%d. If its replacements fail the same way, the workload itself is "
+            "broken: quarantining more pods would only orphan a new pod on every crash. Release or clean up "
+            "the quarantined ones, or raise the limit deliberately."
+            % (name, ref["kind"], ref["name"], len(already), ", ".join(already), limit),
+            {"quarantined_pods": already})
+
+
+def needs_service_peers(params, pod, ref, owner, selecting, quarantined_pods):
+    """Whether refusal() looks at the Ready peers behind the pod's Services (so run_apply lists the
+    pods of each, and only then): a Ready pod, without force, selected by a Service, whose owner
+    (if any) is not a replica set, and not refused already for max_quarantined_per_owner."""
+    if params["force"] or not pod_ready(pod) or not selecting:
+        return False
+    if owner is not None and owner["kind"] in REPLICA_KINDS:
+        return False
+    return max_per_owner_refusal(pod, ref, quarantined_pods, params["max_quarantined_per_owner"]) is None
+
+
+def _last_replica_refusal(params, pod, owner, owner_pods, selecting):
+    if not last_ready_replica(pod, owner_pods):
+        return None
+    replaced = params["scope"] == SCOPE_TRAFFIC_AND_OWNER
+    services = ", ".join(s["name"] for s in selecting)
+    stuck = unschedulable_pods(owner_pods)
+    if not replaced:
+        after = "and with scope %s its owner does not replace it" % params["scope"]
+    elif stuck:
+        after = ("until a replacement is Ready, and %s cannot place one now: its pod(s) %s are unschedulable"
+                 % (owner["kind"], ", ".join(stuck)))
+    else:
+        after = "until a replacement is Ready"
+    return ("refusing to quarantine: %s is the only Ready pod of %s %s, so the workload%s would have no Ready pod "
+            "%s. Use force: true to quarantine it anyway."
+            % (meta(pod).get("name"), owner["kind"], meta(owner).get("name"),
+               " (and Service(s) %s)" % services if services else "", after),
+            {"unschedulable_pods": stuck})
+
+
+def _last_endpoint_refusal(params, pod, ref, owner, service_peers):
+    alone = sorted(service for service, others in (service_peers or {}).items() if not others)
+    if not alone:
+        return None
+    if ref is None:
+        after = "and nothing replaces a bare pod"
+    elif owner is not None and params["scope"] == SCOPE_TRAFFIC_AND_OWNER:
+        after = "until the replacement from %s %s is Ready" % (ref["kind"], ref["name"])
+    else:
+        after = "and with scope %s its owner does not replace it" % params["scope"]
+    return ("refusing to quarantine: %s is the only Ready pod behind Service(s) %s, which would have no ready "
+            "endpoint %s. Use force: true to quarantine it anyway." % (meta(pod).get("name"), ", ".join(alone), after),
+            {"services_left_without_endpoints": alone})
+
+
+def refusal(params, pod, ref, owner, owner_pods, selecting, quarantined_pods, service_peers):
+    """The refusal of a planned quarantine as (message, details for the error), or None to go ahead.
+
+    params: the module's (force, scope, max_quarantined_per_owner); ref: the pod's controller
+    ownerReference or None; owner: the owner object when it still exists (same uid), else None;
+    owner_pods: the owner's pods; selecting: the Services ({name, selector}) selecting the pod;
+    quarantined_pods: the quarantined pods of the namespace; service_peers: {Service name: names
+    of the other Ready pods it selects}, read when needs_service_peers() says so."""
+    found = max_per_owner_refusal(pod, ref, quarantined_pods, params["max_quarantined_per_owner"])
+    if found or params["force"] or not pod_ready(pod):
+        return found
+    if owner is not None and owner["kind"] in REPLICA_KINDS:
+        return _last_replica_refusal(params, pod, owner, owner_pods, selecting)
+    if not selecting:
+        return None
+    return _last_endpoint_refusal(params, pod, ref, owner, service_peers)

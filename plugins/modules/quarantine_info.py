@@ -177,7 +177,7 @@ missing_namespaces:
   elements: str
 """
 
-from ansible_collections.triage.k8s.plugins.module_utils._cleanup.info import run_info
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup.run_info import run_info
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.module import build_module, run_module
 
 ARGUMENT_SPEC = dict(

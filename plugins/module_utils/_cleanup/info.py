@@ -1,28 +1,20 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""quarantine_info: every quarantined pod of a cluster from one LIST, described from its contract
-annotations (docs/contract.md) and its current status. A pod whose recorded NetworkPolicy is not
-there (its isolation is lost) is flagged, from one LIST of our policies per namespace scope, never
-a GET per pod. info_entry, policy_problems and summarize are pure."""
+"""quarantine_info's answer: each quarantined pod described from its contract annotations
+(docs/contract.md) and its current status, a pod whose recorded NetworkPolicy is not there (its
+isolation is lost) flagged, and the summary. Pure: run_info.py makes the LISTs."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
-
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.decide import format_duration
-from ansible_collections.triage.k8s.plugins.module_utils._cleanup.scope import check_namespaces
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import connect
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     ANN_NETWORK_POLICY,
     ANN_QUARANTINED_AT,
-    OUR_POLICIES_SELECTOR,
     QUARANTINED_LABEL,
-    QUARANTINED_SELECTOR,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import (
     is_our_network_policy,
     policy_for_pod_uid,
@@ -162,38 +154,18 @@ def describe(pods, now):
     return entries, summarize(entries, ignored), ignored
 
 
-def _policies(kube, scopes, warn):
-    """policy_index over the scopes (one LIST each), or None when listing is not allowed."""
-    policies = []
-    try:
-        for namespace in scopes:
-            policies.extend(kube.list("NetworkPolicy", namespace=namespace, label_selector=OUR_POLICIES_SELECTOR))
-    except TriageError as exc:
-        if exc.details.get("status") != 403:
-            raise
-        warn("network_policy_missing was not checked: %s" % exc.msg)
-        return None
-    return policy_index(policies)
+def records_a_policy(entries):
+    """Whether any pod records a NetworkPolicy: without one, our policies need not be listed."""
+    return any(entry["network_policy"] for entry in entries)
 
 
-def info(kube, namespaces, warn, now=None):
-    """The module result for these namespaces (empty: every namespace)."""
-    check_namespaces(kube, namespaces, "nothing was read", warn)
-    scopes = sorted(set(namespaces)) or [None]
-    pods = []
-    for namespace in scopes:
-        pods.extend(kube.list("Pod", namespace=namespace, label_selector=QUARANTINED_SELECTOR))
-    entries, _summary, ignored = describe(pods, now or datetime.datetime.now(datetime.timezone.utc))
-    # Only if a pod records a policy: a cluster without isolated quarantines needs no LIST of them.
-    index = _policies(kube, scopes, warn) if any(e["network_policy"] for e in entries) else {}
-    for warning in mark_policies(entries, index):
-        warn(warning)
+def info_result(entries, ignored):
+    """The module result, once mark_policies has flagged the entries."""
     return {"changed": False, "pods": entries, "summary": summarize(entries, ignored), "look_alikes": ignored}
 
 
-def run_info(module):
-    namespaces = module.params.get("namespaces") or []
+def namespaces_problem(namespaces):
+    """Why the namespaces option is unusable (an entry that is not a name), or None."""
     if any(not isinstance(n, str) or not n.strip() for n in namespaces):
-        raise TriageError("namespaces must contain namespace names, got %r" % (namespaces,))
-    kube = connect(module.params)
-    return info(kube, namespaces, module.warn)
+        return "namespaces must contain namespace names, got %r" % (namespaces,)
+    return None

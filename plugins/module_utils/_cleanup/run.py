@@ -2,8 +2,8 @@
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """quarantine_cleanup's run: one LIST of quarantined pods (and one of our NetworkPolicies), the
-pure decisions (cleanup_decide, cleanup_policies) for each, the max_deletions fail-safe, then
-deletes in bounded parallel (cleanup_delete), each guarded by what the object was when listed.
+pure decisions (decide.py, policies.py) for each, the max_deletions fail-safe, then
+deletes in bounded parallel (run_delete.py), each guarded by what the object was when listed.
 
 After any failed delete the object is read again, so the result says what this run deleted,
 what it could not, and what it cannot tell (pods_unknown): changed is true when a delete
@@ -25,7 +25,6 @@ from ansible_collections.triage.k8s.plugins.module_utils._cleanup.run_delete imp
     pod_entry,
     policy_entry,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._cleanup.scope import check_namespaces
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import connect
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     FOR_POD_LABEL,
@@ -33,9 +32,12 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     QUARANTINED_SELECTOR,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.namespaces import check_namespaces
 from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import (
     is_our_network_policy,
     policy_for_pod_uid,
+    policy_links,
+    records_policy,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record
 
@@ -92,9 +94,9 @@ def _plan_policies(kube, config, now, pods, deleting):
             continue
         uid = policy_for_pod_uid(policy)
         owner = by_uid.get(uid) if uid else by_policy.get((meta.get("namespace"), meta.get("name")))
-        if owner is not None and policies_mod.policy_links(policy, owner):
+        if owner is not None and policy_links(policy, owner):
             linked.setdefault(owner["metadata"]["uid"], []).append(policy)
-            if owner["metadata"]["uid"] in deleting or policies_mod.records_policy(owner, policy) or not uid:
+            if owner["metadata"]["uid"] in deleting or records_policy(owner, policy) or not uid:
                 continue  # goes with its pod, or is the isolation of a pod that stays
             delete, why = policies_mod.orphan_verdict(policy, owner, now, min_age)
         elif uid and uid in by_uid:  # its pod is listed, but the policy's labels name another
@@ -150,7 +152,8 @@ def cleanup(kube, config, check_mode, clock=utcnow, after_plan=None, warn=None):
     after_plan(pods), when given, is called with the pods about to be deleted after the plan is
     made and before the first delete: a seam for tests that change a pod in between.
     """
-    check_namespaces(kube, config["namespaces"], "nothing was deleted", warn or (lambda _msg: None))
+    check_namespaces(kube, config["namespaces"], "check namespaces and context; nothing was deleted",
+                     warn or (lambda _msg: None), with_keys=True)
     planned = plan(kube, config, clock())
     to_delete = planned["delete"]
     policies_for_deleted = sum(len(planned["linked"].get(p["metadata"]["uid"], [])) for p, _e in to_delete)

@@ -1,9 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for the pure parts of quarantine_info (cleanup_info.py) and of the namespace check
-(cleanup_scope.py): a quarantined pod whose recorded NetworkPolicy is missing is flagged and
-named in a warning; a missing namespace is named with the cluster."""
+"""Unit tests for _cleanup/info.py, the pure parts of quarantine_info: a quarantined pod whose
+recorded NetworkPolicy is missing is flagged and named in a warning. (The namespace check is in
+_k8s/test_namespaces.py.)"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,11 +14,13 @@ from datetime import datetime, timezone
 
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.info import (
     describe,
+    info_result,
     mark_policies,
+    namespaces_problem,
     policy_index,
+    records_a_policy,
     summarize,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._cleanup.scope import missing_message, unchecked_warning
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     ANN_NETWORK_POLICY,
     ANN_QUARANTINED_AT,
@@ -80,9 +82,20 @@ def test_unchecked_policies_are_null_not_false():
     assert summarize(entries, [])["network_policy_missing"] == 0
 
 
-def test_missing_namespaces_are_named_with_the_cluster():
-    assert missing_message(["shpo"], "context 'prod' (https://k:6443)", "nothing was deleted") == (
-        'namespace "shpo" not found on context \'prod\' (https://k:6443): check namespaces and context; '
-        "nothing was deleted")
-    assert missing_message(["a", "b"], None, "nothing was read").startswith('namespaces "a", "b" not found: ')
-    assert "grant get on namespaces" in unchecked_warning("Forbidden: cannot get namespaces")
+def test_policies_are_listed_only_when_a_pod_records_one():
+    assert records_a_policy(entries_for([pod("a"), pod("b", policy="triage-b")])) is True
+    assert records_a_policy(entries_for([pod("a")])) is False and records_a_policy([]) is False
+
+
+def test_the_result_counts_the_marked_entries():
+    entries = entries_for([pod("a", policy="triage-a"), pod("b")])
+    mark_policies(entries, {})
+    result = info_result(entries, [])
+    assert result["changed"] is False and result["pods"] is entries and result["look_alikes"] == []
+    assert result["summary"]["total"] == 2 and result["summary"]["network_policy_missing"] == 1
+
+
+def test_namespaces_must_be_names():
+    assert namespaces_problem([]) is None and namespaces_problem(["shop", "web"]) is None
+    for bad in (["shop", ""], [" "], [None], [3]):
+        assert namespaces_problem(bad) == "namespaces must contain namespace names, got %r" % (bad,)

@@ -4,11 +4,11 @@
 """Which quarantined pods quarantine_cleanup may delete, and which NetworkPolicies go with them.
 
 Pure functions over API-shaped dicts (camelCase, as `kubectl get -o json` prints them): no
-I/O, no clock. cleanup_run reads the cluster, asks decide() about every pod, and deletes.
+I/O, no clock. run.py reads the cluster, asks decide() about every pod, and deletes.
 
 A pod is deleted only when all of these hold (docs/cleanup.md):
   - it is quarantined by this collection: the label and the quarantined-at annotation
-    (quarantine_state.is_quarantined), with a readable quarantined-at time;
+    (_contract/record.is_quarantined), with a readable quarantined-at time;
   - it is not already terminating, and its namespace is selected and not excluded;
   - every clock that applies to it has run out: its own expires-at annotation (a promise made
     at quarantine time, never brought forward) and the TTL of the first matching rule, else
@@ -117,7 +117,7 @@ def compile_rules(rules, problems):
 def build_config(params):
     """Validate quarantine_cleanup's parameters (before anything is read or deleted).
 
-    Returns the config decide() and cleanup_run use; raises TriageError naming every problem.
+    Returns the config decide() and run.py use; raises TriageError naming every problem.
     """
     problems = []
     namespaces = list(params.get("namespaces") or [])

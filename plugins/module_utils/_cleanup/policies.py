@@ -36,7 +36,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import met
 
 def pod_lookup(policy):
     """(pod name, certain): the name to look the policy's pod up by, and whether a 404 for it
-    proves the pod gone. The for-pod label holds at most 63 characters; a longer pod name is
+    proves the pod gone. The for-pod label holds at most LABEL_VALUE_MAX (63) characters; a longer pod name is
     read back from the policy's own name when that name is exactly what pod_quarantine would
     have made for this uid."""
     label = policy_pod_name(policy) or ""
@@ -84,8 +84,9 @@ def orphan_verdict(policy, pod, now, min_age, certain=True):
                        % FOR_POD_UID_ANNOTATION)
     if pod is None:
         if not certain:
-            return False, ("its pod %s... may still exist under a longer name (the %s label holds at most 63 "
-                           "characters): kept; delete it by hand once its pod is gone" % (name, FOR_POD_LABEL))
+            return False, ("its pod %s... may still exist under a longer name (the %s label holds at most %d "
+                           "characters): kept; delete it by hand once its pod is gone" % (name, FOR_POD_LABEL,
+                                                                                          LABEL_VALUE_MAX))
         return True, "its pod %s (uid %s) is gone" % (name, uid)
     meta = _meta(pod)
     if meta.get("uid") != uid:

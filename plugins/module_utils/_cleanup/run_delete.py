@@ -2,9 +2,9 @@
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """quarantine_cleanup's deletes: one pod or one NetworkPolicy, under the preconditions it had when
-listed, and after a failure a re-read that finds out what the DELETE did (cleanup_outcome).
+listed, and after a failure a re-read that finds out what the DELETE did (outcome.py).
 
-The API layer (kube.Kube.request) already retries throttling, server errors and lost answers of
+The API layer (_k8s/api.py, Kube.request) already retries throttling, server errors and lost answers of
 these preconditioned deletes; nothing here retries them again. A 409 on a pod that is still there
 means it changed since it was listed: it is read, decided again, and deleted only if it still
 qualifies.
@@ -18,6 +18,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._cleanup import decide 
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup import policies as policies_mod
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.outcome import NOT_READ, after_failed_delete, must_reread
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import policy_pod_name
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record
 
 # Reads and decisions again after a failed precondition, before giving up on a pod.
@@ -41,7 +42,7 @@ def pod_entry(pod, why, expires_at=None):
 
 def policy_entry(policy, why):
     entry = identity(policy)
-    entry.update(pod=policies_mod.policy_pod_name(policy), why=why)
+    entry.update(pod=policy_pod_name(policy), why=why)
     entry.pop("uid")
     return entry
 

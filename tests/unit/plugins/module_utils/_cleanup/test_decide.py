@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for cleanup_decide.py: parameters, the pure deletion decision (with hypothesis
+"""Unit tests for _cleanup/decide.py: parameters, the pure deletion decision (with hypothesis
 properties: for any pod and any time it never chooses a pod it must keep), NetworkPolicy links."""
 
 from __future__ import absolute_import, division, print_function

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for cleanup_outcome.py: what a failed DELETE did, from its error and a re-read, with
+"""Unit tests for _cleanup/outcome.py: what a failed DELETE did, from its error and a re-read, with
 a property test that a pod seen gone or terminating after a failed answer is never "failed", and
 one seen unchanged is never "deleted"."""
 

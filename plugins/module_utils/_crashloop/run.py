@@ -19,13 +19,8 @@ from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify imp
     normalize_policy,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.events import summarize_events
-from ansible_collections.triage.k8s.plugins.module_utils._crashloop.scope import (
-    controller_uid,
-    list_pod_events,
-    list_pods,
-    parse_owner,
-    resolve_scopes,
-)
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.run_scope import list_pod_events, list_pods, resolve_scopes
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.scope import controller_uid, parse_owner
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.selectors import selector_problems
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.summary import rollout_verdict, summarize
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError

@@ -5,7 +5,8 @@
 current pods (a Deployment's newest ReplicaSet: the version being rolled out).
 
 A scope becomes a small list of LIST calls (namespace, label selector, field selector). Pods
-are never fetched one by one.
+are never fetched one by one. Pure: run_scope.py reads the owner, its ReplicaSets and the
+namespaces, and passes them here.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -118,22 +119,12 @@ def parse_owner(owner):
     return canonical, name
 
 
-def check_namespaces(kube, namespaces):
-    """Fail with the names of namespaces that do not exist (a typo would otherwise scan nothing)."""
-    missing = [ns for ns in namespaces if kube.get_or_none("Namespace", ns) is None]
-    if missing:
-        raise TriageError("namespace%s %s not found%s: check the name and the context"
-                          % ("s" if len(missing) > 1 else "", ", ".join('"%s"' % ns for ns in missing),
-                             " on %s" % kube.target if kube.target else ""))
-
-
-def replica_sets(kube, deployment):
-    """(newest, uids): the Deployment's newest ReplicaSet (highest revision it owns; None before
-    the first) and the uids of every ReplicaSet it owns. One LIST."""
+def current_replica_set(deployment, replica_sets):
+    """(newest, uids): of the ReplicaSets listed with the Deployment's selector, the newest one it
+    owns (highest revision; None before the first) and the uids of every one it owns."""
     meta = deployment["metadata"]
-    selector = selector_string((deployment.get("spec") or {}).get("selector") or {})
     newest, newest_revision, uids = None, -1, set()
-    for rs in kube.list("ReplicaSet", meta["namespace"], label_selector=selector or None):
+    for rs in replica_sets:
         if controller_uid(rs) != meta["uid"]:
             continue
         uids.add(rs["metadata"]["uid"])
@@ -146,36 +137,30 @@ def replica_sets(kube, deployment):
     return newest, uids
 
 
-def current_replica_set(kube, deployment):
-    """The Deployment's newest ReplicaSet (highest revision it owns), or None before the first."""
-    return replica_sets(kube, deployment)[0]
+def owner_selector(obj):
+    """The label selector of the owner's pods ('' when it has none)."""
+    return selector_string((obj.get("spec") or {}).get("selector") or {})
 
 
-def owner_scope(kube, namespace, owner):
-    """The pods of an owner's current generation: for a Deployment, those of its newest ReplicaSet."""
-    kind, name = parse_owner(owner)
-    obj = kube.get_or_none(kind, name, namespace)
-    if obj is None:
-        check_namespaces(kube, [namespace])
-        raise TriageError('%s "%s" not found in namespace "%s"' % (kind, name, namespace))
+def owner_scope(namespace, kind, name, obj, replica_set=None, family=None):
+    """The pods of an owner's current generation: for a Deployment (replica_set, family: see
+    current_replica_set), those of its newest ReplicaSet."""
     expected = None
     if kind in ("Deployment", "ReplicaSet", "StatefulSet", "ReplicationController"):
         replicas = (obj.get("spec") or {}).get("replicas")
         expected = 1 if replicas is None else replicas  # the API's default
     pending, updating = generation_pending(kind, obj), update_pending(kind, obj)
     if kind == "Deployment":
-        watch_selector = selector_string((obj.get("spec") or {}).get("selector") or {})
-        rs, family = replica_sets(kube, obj)
-        if rs is None:
+        if replica_set is None:
             # "has no key and has the key": a valid selector that matches no pod.
             scope = Scope(namespace, label_selector="!pod-template-hash,pod-template-hash",
                           description="Deployment %s (no ReplicaSet yet)" % name, expected=expected)
         else:
-            rs_selector = selector_string((rs.get("spec") or {}).get("selector") or {})
-            scope = Scope(namespace, label_selector=rs_selector, owner_uid=rs["metadata"]["uid"],
-                          description="Deployment %s/%s, ReplicaSet %s" % (namespace, name, rs["metadata"]["name"]),
+            scope = Scope(namespace, label_selector=owner_selector(replica_set), owner_uid=replica_set["metadata"]["uid"],
+                          description="Deployment %s/%s, ReplicaSet %s" % (namespace, name,
+                                                                           replica_set["metadata"]["name"]),
                           expected=expected)
-        scope.watch_selector, scope.family, scope.pending = watch_selector or None, family, pending
+        scope.watch_selector, scope.family, scope.pending = owner_selector(obj) or None, family, pending
         return scope
     plain = kind == "ReplicationController"
     selector = selector_string((obj.get("spec") or {}).get("selector") or {}, plain_map=plain)
@@ -185,46 +170,54 @@ def owner_scope(kube, namespace, owner):
     return scope
 
 
-def resolve_scopes(kube, params):
-    """The LIST calls for the module's parameters (validated before anything is listed)."""
-    name, namespace, namespaces = params.get("name"), params.get("namespace"), params.get("namespaces") or []
-    labels = ",".join(params.get("label_selectors") or []) or None
-    fields = ",".join(params.get("field_selectors") or []) or None
+def user_selectors(params):
+    """(label selector, field selector): the module's selectors joined, None when not given."""
+    return (",".join(params.get("label_selectors") or []) or None,
+            ",".join(params.get("field_selectors") or []) or None)
+
+
+def narrowed(scope, labels, fields):
+    """An owner's scope narrowed by the module's selectors (its pods that also match them)."""
+    if labels:
+        scope.label_selector = ",".join(s for s in (scope.label_selector, labels) if s)
+        if scope.watch_selector:
+            scope.watch_selector = ",".join((scope.watch_selector, labels))
+    scope.field_selector = fields
+    return scope
+
+
+def pod_scope(namespace, name, labels, fields):
+    """One named pod (and the events about it only)."""
+    field = ",".join(s for s in ("metadata.name=%s" % name, fields) if s)
+    scope = Scope(namespace, labels, field, description="pod %s/%s" % (namespace, name))
+    scope.event_selector = "involvedObject.name=%s" % name
+    return scope
+
+
+def wanted_namespaces(params):
+    """namespace and namespaces together, sorted, once each ([] for all namespaces)."""
+    namespace = params.get("namespace")
+    return sorted(set(([namespace] if namespace else []) + list(params.get("namespaces") or [])))
+
+
+def namespace_scopes(namespaces, labels, fields):
+    """A scope per namespace, or one over all namespaces when none is given."""
+    if not namespaces:
+        return [Scope(None, labels, fields, description="all namespaces")]
+    return [Scope(ns, labels, fields, description="namespace %s" % ns) for ns in namespaces]
+
+
+def needs_namespace(params):
+    """The error for owner or name without namespace, or None."""
+    if params.get("namespace"):
+        return None
     if params.get("owner"):
-        if not namespace:
-            raise TriageError("owner needs namespace: give the namespace of %s" % (params["owner"],))
-        scope = owner_scope(kube, namespace, params["owner"])
-        if labels:
-            scope.label_selector = ",".join(s for s in (scope.label_selector, labels) if s)
-            if scope.watch_selector:
-                scope.watch_selector = ",".join((scope.watch_selector, labels))
-        scope.field_selector = fields
-        return [scope]
-    if name:
-        if not namespace:
-            raise TriageError("name needs namespace: give the namespace of pod %s" % name)
-        field = ",".join(s for s in ("metadata.name=%s" % name, fields) if s)
-        check_namespaces(kube, [namespace])
-        scope = Scope(namespace, labels, field, description="pod %s/%s" % (namespace, name))
-        scope.event_selector = "involvedObject.name=%s" % name
-        return [scope]
-    if namespace or namespaces:
-        wanted = sorted(set(([namespace] if namespace else []) + list(namespaces)))
-        check_namespaces(kube, wanted)
-        return [Scope(ns, labels, fields, description="namespace %s" % ns) for ns in wanted]
-    return [Scope(None, labels, fields, description="all namespaces")]
+        return TriageError("owner needs namespace: give the namespace of %s" % (params["owner"],))
+    if params.get("name"):
+        return TriageError("name needs namespace: give the namespace of pod %s" % params["name"])
+    return None
 
 
-def list_pods(kube, scope, page_size):
-    """Yield the scope's pods page by page (memory: one page)."""
-    for pod in kube.list("Pod", scope.namespace, label_selector=scope.label_selector,
-                         field_selector=scope.field_selector, page_size=page_size):
-        if scope.selects(pod):
-            yield pod
-
-
-def list_pod_events(kube, scope, page_size):
-    """The Warning events about pods in the scope's namespace (or everywhere; about one pod for
-    a name scope): one paginated LIST."""
-    selector = ",".join(s for s in ("involvedObject.kind=Pod,type=Warning", scope.event_selector) if s)
-    return kube.list("Event", scope.namespace, field_selector=selector, page_size=page_size)
+def pod_events_selector(scope):
+    """The field selector of the Warning events about the scope's pods."""
+    return ",".join(s for s in ("involvedObject.kind=Pod,type=Warning", scope.event_selector) if s)

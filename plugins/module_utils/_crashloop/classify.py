@@ -4,24 +4,11 @@
 """Tell a crash loop from a slow start: a class, a one-line explanation and a next step per container and pod.
 
 Pure functions over API-shaped (camelCase) Pod dicts, as `kubectl get pod -o json` prints them,
-and the Warning event summaries of crashloop_events. No I/O and no clock: the caller LISTs pods
+and the Warning event summaries of events.py. No I/O and no clock: the caller LISTs pods
 and events once per scope and passes `now`. Malformed or missing fields never raise.
 
-CLASSES is in severity order, most severe first: what an operator must act on first.
-- oom_killed: a crash loop whose cause is known (the kernel kills the container at its memory
-  limit). Above crash_loop because it is the more specific diagnosis and has a direct fix.
-- crash_loop: the app keeps dying; back-off grows to 5 minutes, each crash costs capacity.
-- image_pull, config_error: the container never starts. A manifest or cluster-object mistake
-  (image/tag/credentials; missing ConfigMap/Secret/key, bad command) that never heals by itself.
-- init_failure: an init container fails, so the app containers never start.
-- unschedulable: placed on no node (capacity, taints, affinity, PVCs); an autoscaler may clear it.
-- probe_failure: running but not Ready, so out of Service endpoints: the app or its probe config.
-- evicted: terminal and already replaced by its controller; the action is on the node (pressure).
-- error: terminal non-zero exit (Job-style pods); usually retried by the owner.
-- not_ready (added): past the start grace, not Ready, and no known failure signal (volumes still
-  mounting, sandbox/CNI errors, readiness gates, a lost node). Without it `starting` would last
-  forever; it needs a look, but is not a diagnosed failure, so a rollout gate keeps waiting.
-- starting: within the grace period and not failing: wait.  completed, healthy: nothing to do.
+The classes, their severity order and the words for each (explanation and next step templates,
+exit code meanings) are in explain.py; this file decides which class applies.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,24 +19,20 @@ import re
 from datetime import timedelta
 
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.events import events_for_pod, summarize_events
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.explain import (
+    SEVERITY,
+    explain,
+    template_values,
+    termination_values,
+)
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import (
     as_dict,
     as_int,
     as_list,
     as_str,
     as_time,
-    one_line,
 )
 
-CLASSES = (
-    "oom_killed", "crash_loop", "image_pull", "config_error", "init_failure", "unschedulable",
-    "probe_failure", "evicted", "error", "not_ready", "starting", "completed", "healthy",
-)
-SEVERITY = dict((klass, rank) for rank, klass in enumerate(CLASSES))
-# A rollout gate fails fast on these. init_failure is an init container crash loop (or failure)
-# under another name: the new pods can never become Ready either.
-FAIL_FAST_CLASSES = frozenset(("oom_killed", "crash_loop", "image_pull", "config_error", "init_failure", "unschedulable"))
-OK_CLASSES = frozenset(("starting", "completed", "healthy"))
 CONTAINER_KINDS = (("init", "initContainerStatuses"), ("regular", "containerStatuses"), ("ephemeral", "ephemeralContainerStatuses"))
 
 IMAGE_PULL_REASONS = frozenset(("ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable", "ImageInspectError"))
@@ -62,64 +45,6 @@ _MISSING_CONFIG_RE = re.compile(r"\b(?:configmap|secret)s?\b.*\bnot found\b", re
 
 DEFAULT_POLICY = {"restart_threshold": 3, "window_seconds": 600, "grace_seconds": 120}
 _POLICY_MINIMUM = {"restart_threshold": 1, "window_seconds": 1, "grace_seconds": 0}
-
-EXIT_MEANINGS = {
-    0: "success", 1: "application error", 2: "misuse of a shell builtin or bad arguments",
-    126: "command not executable", 127: "command not found", 128: "the runtime could not start the process",
-    130: "SIGINT", 134: "SIGABRT: abort, e.g. a failed assertion", 137: "SIGKILL: OOM killer, or killed after a failed liveness probe",
-    139: "SIGSEGV: segmentation fault", 143: "SIGTERM: asked to stop",
-}
-
-EXPLANATIONS = {  # a container is the cause
-    "oom_killed": "container {container} was OOMKilled (exit code {exit_code}) and has restarted {restarts} time(s){detail}",
-    "crash_loop": "container {container} is crash-looping: {restarts} restart(s), last exit code {exit_code} ({exit_meaning}){detail}",
-    "image_pull": "container {container} cannot pull image {image}: {reason}{detail}",
-    "config_error": "container {container} cannot be created or started: {reason}{detail}",
-    "init_failure": "init container {container} fails ({reason}, exit code {exit_code}: {exit_meaning}), so the app never starts{detail}",
-    "probe_failure": "container {container} runs but is not Ready {seconds}s after starting: its probes fail{detail}",
-    "error": "container {container} exited with code {exit_code} ({exit_meaning}){detail}",
-    "not_ready": "container {container} is not Ready {seconds}s after start ({reason}){detail}",
-    "starting": "container {container} is starting ({reason}, {seconds}s into the {grace}s grace period)",
-    "completed": "container {container} ran to completion",
-    "healthy": "container {container} is running and Ready",
-}
-POD_EXPLANATIONS = {  # the pod as a whole is the cause
-    "unschedulable": "the scheduler cannot place the pod{detail}",
-    "evicted": "the pod was evicted from node {node}{detail}",
-    "error": "the pod failed ({reason}){detail}",
-    "not_ready": "the pod is not Ready {seconds}s after creation ({reason}){detail}",
-    "starting": "the pod is starting ({reason}, {seconds}s into the {grace}s grace period)",
-    "completed": "the pod ran to completion",
-    "healthy": "all containers are running and Ready",
-}
-NEXT_STEPS = {
-    "oom_killed": "compare the memory limit of {container} with its real usage (kubectl top pod) and raise the limit or fix the leak; read `{logs} --previous`",
-    "crash_loop": "read `{logs} --previous`; exit code 1 = application error, 137 = SIGKILL (OOM or failed liveness probe), "
-                  "139 = SIGSEGV, 143 = SIGTERM; check the liveness probe in `kubectl describe pod -n {namespace} {pod}`",
-    "image_pull": "check that image {image} exists (name, tag or digest), that the node can reach the registry, and the registry "
-                  "credentials (imagePullSecrets of the pod or its service account)",
-    "config_error": "create or fix the ConfigMap, Secret or key named in the message (or the command or volume it names); the kubelet retries by itself",
-    "init_failure": "read `{logs} --previous`: init containers must exit 0 before the app starts; "
-                    "check what it waits for (a Service, a migration, permissions)",
-    "unschedulable": "read the scheduler message: requested CPU/memory vs free capacity, node taints vs tolerations, nodeSelector/affinity, "
-                     "unbound PersistentVolumeClaims; a cluster autoscaler may clear it by adding a node",
-    "probe_failure": "compare the probe (path, port, timeoutSeconds, failureThreshold) with how long the app takes to start; "
-                     "add a startupProbe for slow starts; read the Unhealthy events in `kubectl describe pod -n {namespace} {pod}`",
-    "evicted": "check the node's pressure conditions (`kubectl describe node {node}`) and the pod's requests vs usage; "
-               "its controller has replaced it, delete it once understood",
-    "error": "read `{logs}` (add --previous if it restarted) and the exit code meaning",
-    "not_ready": "run `kubectl describe pod -n {namespace} {pod}`: events (volumes, sandbox), conditions and readiness gates",
-    "starting": "wait: the pod is within its start grace period",
-    "completed": "nothing to do",
-    "healthy": "nothing to do",
-}
-
-
-class _Fields(dict):
-    """Template values; a missing one renders as '?' rather than raising."""
-
-    def __missing__(self, key):
-        return "?"
 
 
 def normalize_policy(policy=None):
@@ -138,18 +63,6 @@ def normalize_policy(policy=None):
             raise ValueError("policy %s must be an integer >= %d, got %r" % (key, _POLICY_MINIMUM[key], value))
         merged[key] = value
     return merged
-
-
-def exit_code_meaning(exit_code, signal=None):
-    """What an exit code usually means: 1 application error, 137 SIGKILL, 139 SIGSEGV, 143 SIGTERM, 128+n signal n."""
-    code = as_int(exit_code, None)
-    if code is None:
-        return "unknown" if as_int(signal, None) is None else "signal %d" % signal
-    if code in EXIT_MEANINGS:
-        return EXIT_MEANINGS[code]
-    if 128 < code < 160:
-        return "killed by signal %d" % (code - 128)
-    return "application-defined exit code"
 
 
 def restarts_in_window(restart_count, last_finished_at, now, window_seconds, last_started_at=None, created_at=None, running_since=None):
@@ -179,11 +92,6 @@ def restarts_in_window(restart_count, last_finished_at, now, window_seconds, las
     return restart_count
 
 
-def most_severe(classes):
-    """The most severe of an iterable of classes ('healthy' when empty)."""
-    return min(classes, key=SEVERITY.__getitem__, default="healthy")
-
-
 def _read_state(raw):
     """A flat container state: status waiting|running|terminated|unknown with every key present, and parsed times."""
     state = as_dict(raw)
@@ -210,19 +118,7 @@ def _pod_context(pod, events):
 
 
 def _fields(ctx, policy, container="", **values):
-    logs = "kubectl logs -n %s %s %s" % (ctx["namespace"] or "NAMESPACE", ctx["pod"] or "POD", "-c " + container if container else "--all-containers")
-    fields = _Fields(container=container, namespace=ctx["namespace"] or "NAMESPACE", pod=ctx["pod"] or "POD", node=ctx["node"],
-                     logs=logs, grace=policy["grace_seconds"], reason="?", detail="", image="?", restarts=0, seconds="?")
-    fields.update((key, value) for key, value in values.items() if value is not None)
-    if fields.get("detail"):
-        fields["detail"] = ": " + one_line(fields["detail"])
-    return fields
-
-
-def _term_fields(term):
-    code = term["exit_code"] if term else None
-    return {"exit_code": "?" if code is None else code, "exit_meaning": exit_code_meaning(code, term and term["signal"]),
-            "reason": term and term["reason"], "detail": term and term["message"]}
+    return template_values(ctx["namespace"], ctx["pod"], ctx["node"], policy["grace_seconds"], container, **values)
 
 
 def _warning(events):
@@ -248,23 +144,23 @@ def _container_class(kind, sidecar, name, state, times, last, last_times, restar
     live_last = last if backoff or recent else None  # the last termination still explains the present
     for term in (current, live_last):
         if term and term["reason"] == "OOMKilled":
-            return "oom_killed", _term_fields(term)
+            return "oom_killed", termination_values(term)
     if status == "waiting" and reason in IMAGE_PULL_REASONS:
         return "image_pull", {"reason": reason, "detail": state["message"]}
     if status == "waiting" and reason in CONFIG_REASONS:
         return "config_error", {"reason": reason, "detail": state["message"]}
     for term in (current, live_last):
         if term and term["reason"] in START_ERROR_REASONS:
-            return "config_error", _term_fields(term)
+            return "config_error", termination_values(term)
     if backoff:
-        return "crash_loop", _term_fields(last)
+        return "crash_loop", termination_values(last)
     running_since = times["started"] if status == "running" else None
     count = restarts_in_window(restarts, last_times["finished"], now, policy["window_seconds"], last_times["started"], ctx["created"], running_since)
     if kind != "ephemeral" and count >= policy["restart_threshold"]:
-        return "crash_loop", _term_fields(last)
+        return "crash_loop", termination_values(last)
     if current:
         success = current["exit_code"] == 0 or (current["exit_code"] is None and current["reason"] == "Completed")
-        return ("completed" if success else "error"), _term_fields(current)
+        return ("completed" if success else "error"), termination_values(current)
     ref = running_since or ctx["started"]
     seconds = int((now - ref).total_seconds()) if ref else None
     in_grace = seconds is not None and seconds <= policy["grace_seconds"]
@@ -304,8 +200,9 @@ def _diagnose(status, kind, now, policy, ctx):
     result = {
         "name": name, "kind": kind, "sidecar": sidecar, "image": as_str(raw.get("image")), "ready": raw.get("ready") is True,
         "started": raw.get("started") is True, "restart_count": restarts, "state": state, "last_terminated": last,
-        "class": klass, "explanation": EXPLANATIONS[klass].format_map(fields), "next_step": NEXT_STEPS[klass].format_map(fields),
+        "class": klass,
     }
+    result["explanation"], result["next_step"] = explain(klass, fields)
     return result, fields
 
 
@@ -314,7 +211,7 @@ def diagnose_container(status, kind, now, policy=None, pod=None, events=None):
 
     kind: init|regular|ephemeral. `pod` (optional) gives the namespace/name for the next step,
     the start time for the grace period and sidecar init containers; `events` is that pod's
-    summary from crashloop_events (probe and mount failures). Returns {name, kind, sidecar, image,
+    summary from events.py (probe and mount failures). Returns {name, kind, sidecar, image,
     ready, started, restart_count, state: {status, reason, message, started_at, finished_at,
     exit_code, signal}, last_terminated: same keys without status, or None, class, explanation, next_step}.
     """
@@ -399,7 +296,7 @@ def classify_pod(pod, events, now, policy=None):
     diagnosed = [_diagnose(raw, kind, now, policy, ctx) for kind, field in CONTAINER_KINDS for raw in as_list(status.get(field))]
     candidates = _pod_candidates(status, ctx, diagnosed, now, policy)
     klass, fields, container = min(candidates, key=lambda candidate: SEVERITY[candidate[0]])
-    template = (EXPLANATIONS if container is not None and klass in EXPLANATIONS else POD_EXPLANATIONS)[klass]
+    explanation, next_step = explain(klass, fields, by_container=container is not None)
     owner = next((as_dict(ref) for ref in as_list(meta.get("ownerReferences")) if as_dict(ref).get("controller") is True), None)
     ready = _condition(status, "Ready")
     ready_since = ready.get("lastTransitionTime") if ready.get("status") == "True" and as_time(ready.get("lastTransitionTime")) else None
@@ -412,7 +309,7 @@ def classify_pod(pod, events, now, policy=None):
         "restarts": sum(c["restart_count"] for c in containers if c["kind"] != "ephemeral"),
         "age_seconds": max(0, int((now - ctx["created"]).total_seconds())) if ctx["created"] else None,
         "class": klass, "culprit": container["name"] if container is not None else None,
-        "explanation": template.format_map(fields), "next_step": NEXT_STEPS[klass].format_map(fields),
+        "explanation": explanation, "next_step": next_step,
         "containers": containers,
         "events": dict((key, summary.get(key)) for key in ("total", "last_reason", "last_message", "last_time", "reasons")),
     }

@@ -12,13 +12,9 @@ __metaclass__ = type
 import datetime
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.client import connect
-from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify import (
-    OK_CLASSES,
-    SEVERITY,
-    classify_pod,
-    normalize_policy,
-)
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify import classify_pod, normalize_policy
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.events import summarize_events
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.explain import OK_CLASSES, SEVERITY
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.run_scope import list_pod_events, list_pods, resolve_scopes
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.scope import controller_uid, parse_owner
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.selectors import selector_problems
@@ -269,6 +265,7 @@ def run_crashloop(module):
     params = module.params
     policy, settle, query = validate(params)
     kube = connect(params)
+
     wait = None
     if params["wait_for"]:
         wait, scope, seen = wait_stable(kube, params, policy, settle)

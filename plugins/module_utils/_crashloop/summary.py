@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Fleet summary and the rollout-gate verdict over pods classified by crashloop_classify.
+"""Fleet summary and the rollout-gate verdict over pods classified by classify.py.
 
 Pure functions: the wait loop owns the watches and the clock, and threads the `ready_since`
 tracking returned by rollout_verdict into its next call.
@@ -11,7 +11,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify import CLASSES, FAIL_FAST_CLASSES, OK_CLASSES, SEVERITY
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.explain import CLASSES, FAIL_FAST_CLASSES, OK_CLASSES, SEVERITY
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import as_dict, as_int, as_list, as_str, as_time
 
 VERDICTS = ("stable", "failing", "progressing")

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for crashloop_classify.py: container statuses and pods as tables (pure logic, no cluster)."""
+"""Unit tests for _crashloop/classify.py: container statuses and pods as tables (pure logic, no cluster)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.classify import (
-    CLASSES, FAIL_FAST_CLASSES, classify_pod, diagnose_container, exit_code_meaning, most_severe, normalize_policy,
-    restarts_in_window,
+    classify_pod, diagnose_container, normalize_policy, restarts_in_window,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.events import summarize_events
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.explain import CLASSES
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
 
 NOW = datetime(2026, 1, 2, 12, 0, 0, tzinfo=timezone.utc)
@@ -185,21 +185,6 @@ def test_bad_kind_and_now():
     with pytest.raises(ValueError, match="now"):
         classify_pod({}, None, "yesterday")
     assert classify_pod({}, None, "2026-01-02T12:00:00Z")["class"] in CLASSES
-
-
-@pytest.mark.parametrize("code,signal,meaning", [
-    (0, None, "success"), (1, None, "application error"), (137, None, "SIGKILL"), (139, None, "SIGSEGV"), (143, None, "SIGTERM"),
-    (131, None, "signal 3"), (42, None, "application-defined"), (None, 9, "signal 9"), (None, None, "unknown"),
-])
-def test_exit_code_meaning(code, signal, meaning):
-    assert meaning in exit_code_meaning(code, signal)
-
-
-def test_severity_order():
-    assert CLASSES[0] == "oom_killed" and CLASSES[-1] == "healthy" and len(set(CLASSES)) == len(CLASSES)
-    assert most_severe(["healthy", "image_pull", "crash_loop"]) == "crash_loop"
-    assert most_severe(["config_error", "image_pull"]) == "image_pull" and most_severe([]) == "healthy"
-    assert FAIL_FAST_CLASSES <= set(CLASSES) and "probe_failure" not in FAIL_FAST_CLASSES
 
 
 def classify(pod, events=None, policy=None):

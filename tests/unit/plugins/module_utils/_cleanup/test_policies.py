@@ -1,9 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for cleanup_policies.py: which of our NetworkPolicies cleanup may delete (orphans),
+"""Unit tests for _cleanup/policies.py: which of our NetworkPolicies cleanup may delete (orphans),
 with a property test that a policy without all three of our marks, or still isolating its
-quarantined pod, is never chosen."""
+quarantined pod, is never chosen. (policy_links and records_policy themselves are tested in
+_contract/test_policy.py.)"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.policies import orphan_verdict, pod_lookup
-from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import policy_links, records_policy
+from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import records_policy
 from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     ANN_EVIDENCE,
     ANN_NETWORK_POLICY,
@@ -32,7 +33,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
 )
 from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import network_policy_name
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import apply_merge_patch, release_patch
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import network_policy_manifest
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.policy import network_policy_manifest
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
 
 NOW = datetime(2026, 6, 1, 12, 0, 0, tzinfo=timezone.utc)
@@ -76,17 +77,6 @@ def verdict(policy_, pod_, certain=True, min_age=MIN_AGE):
 
 
 # --- links ----------------------------------------------------------------------------------
-
-def test_policy_links_by_uid_or_by_the_pod_annotation():
-    subject = pod()
-    assert policy_links(policy(), subject)
-    assert not policy_links(policy(uid="someone-else"), subject)
-    assert not policy_links(policy(namespace="other"), subject)
-    assert not policy_links(policy(ours=False), subject)
-    assert not policy_links(policy(uid=None), subject)
-    subject["metadata"]["annotations"][ANN_NETWORK_POLICY] = "triage-quarantine-p-1234"
-    assert policy_links(policy(uid=None), subject) and records_policy(subject, policy(uid=None))
-
 
 # --- the pod's name ---------------------------------------------------------------------------
 

@@ -14,11 +14,6 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import A
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import map_selector_matches, selector_matches
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, read_json_annotation
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref, meta as _meta, pod_ready
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine import policy as _policy
-
-# TEMPORARY: tests/unit/plugins/module_utils/_cleanup/test_policies.py (H4) still imports it from here;
-# removed once it imports it from policy.py (/work/shared/team/requests.md).
-network_policy_manifest = _policy.network_policy_manifest
 
 # Owner kinds whose controller releases a relabelled pod and starts a replacement.
 REPLACING_KINDS = ("ReplicaSet", "ReplicationController", "DaemonSet", "Job")

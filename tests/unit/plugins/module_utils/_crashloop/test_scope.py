@@ -3,15 +3,23 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Unit tests for _crashloop/scope.py: which pods a crashloop_info run looks at, decided from the
 parameters and the owner objects run_scope.py reads (a Deployment's newest ReplicaSet, the
-selectors joined, one named pod, namespaces). The owner checks (generation_pending,
-update_pending, parse_owner) are tested in _k8s/test_selectors.py."""
+selectors joined, one named pod, namespaces). Also the owner checks: has the
+owner's controller caught up with its spec (generation_pending, update_pending), parse_owner."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import pytest
+
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.scope import (
     REVISION_ANNOTATION,
+    Scope,
+    controller_uid,
+    generation_pending,
+    parse_owner,
+    update_pending,
     current_replica_set,
     namespace_scopes,
     narrowed,
@@ -117,3 +125,69 @@ def test_owner_and_name_need_a_namespace():
     assert needs_namespace({"name": "web-1"}).msg == "name needs namespace: give the namespace of pod web-1"
     assert needs_namespace({"owner": "Deployment/web", "name": "web-1"}).msg.startswith("owner needs namespace")
     assert needs_namespace({"namespace": "shop", "name": "web-1"}) is None and needs_namespace({}) is None
+
+
+# -- owners --------------------------------------------------------------------------------------
+
+def _owner(generation=2, observed=2, spec=None, status=None, name="web"):
+    body_status = dict(status or {})
+    if observed is not None:
+        body_status["observedGeneration"] = observed
+    return {"metadata": {"name": name, "generation": generation}, "spec": spec or {}, "status": body_status}
+
+
+@pytest.mark.parametrize("kind,obj,pending", [
+    ("Deployment", _owner(2, 2), False),
+    ("Deployment", _owner(3, 2), True),
+    ("Deployment", _owner(1, None), True),
+    ("ReplicaSet", _owner(1, 1), False),
+    ("Job", _owner(5, None), False),  # Jobs do not report observedGeneration
+    ("StatefulSet", {"metadata": {"name": "db"}}, False),  # no generation at all: nothing to wait for
+])
+def test_generation_pending(kind, obj, pending):
+    reason = generation_pending(kind, obj)
+    assert (reason is not None) is pending
+    if pending:
+        assert "its controller has not yet acted on generation" in reason and obj["metadata"]["name"] in reason
+
+
+STS_UPDATING = {"updateRevision": "db-2", "currentRevision": "db-1", "updatedReplicas": 1}
+
+
+@pytest.mark.parametrize("kind,spec,status,updating", [
+    ("StatefulSet", {"replicas": 3}, STS_UPDATING, True),
+    ("StatefulSet", {"replicas": 3}, {"updateRevision": "db-2", "currentRevision": "db-2", "updatedReplicas": 3}, False),
+    ("StatefulSet", {"replicas": 3, "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}}},
+     STS_UPDATING, False),  # only ordinal 2 is to be updated, and it is
+    ("StatefulSet", {"replicas": 3, "updateStrategy": {"type": "OnDelete"}}, STS_UPDATING, False),
+    ("DaemonSet", {}, {"desiredNumberScheduled": 2, "updatedNumberScheduled": 1}, True),
+    ("DaemonSet", {}, {"desiredNumberScheduled": 2, "updatedNumberScheduled": 2}, False),
+    ("DaemonSet", {"updateStrategy": {"type": "OnDelete"}}, {"desiredNumberScheduled": 2, "updatedNumberScheduled": 0}, False),
+    ("Deployment", {}, STS_UPDATING, False),
+])
+def test_update_pending(kind, spec, status, updating):
+    reason = update_pending(kind, _owner(spec=spec, status=status))
+    assert (reason is not None) is updating, reason
+    if updating:
+        assert "rolling update in progress" in reason
+
+
+def test_scope_selects_controlled_pods_and_compares_identity():
+    pod = {"metadata": {"ownerReferences": [{"kind": "ReplicaSet", "uid": "rs-1", "controller": True},
+                                            {"kind": "Other", "uid": "x"}]}}
+    assert controller_uid(pod) == "rs-1" and controller_uid(pod, "ReplicaSet") == "rs-1"
+    assert controller_uid(pod, "StatefulSet") is None and controller_uid({}) is None
+    assert Scope(owner_uid="rs-1").selects(pod) and not Scope(owner_uid="rs-2").selects(pod) and Scope().selects({})
+    one, two = Scope("shop", "app=web", owner_uid="rs-1", expected=3), Scope("shop", "app=web", owner_uid="rs-1", expected=3)
+    assert one.identity() == two.identity()
+    two.expected = 4
+    assert one.identity() != two.identity()
+
+
+def test_parse_owner():
+    assert parse_owner("deployment/web") == ("Deployment", "web")
+    assert parse_owner({"kind": "StatefulSet", "name": "db"}) == ("StatefulSet", "db")
+    for bad in ("CronJob/x", "Deployment/", "web", ""):
+        with pytest.raises(TriageError) as err:
+            parse_owner(bad)
+        assert "give KIND/NAME" in err.value.msg

@@ -121,3 +121,12 @@ def test_rollout_progressing_cases():
 def test_rollout_rejects_bad_input(settle, now):
     with pytest.raises(ValueError):
         rollout_verdict([], settle, now)
+
+
+def test_a_workload_scaled_to_zero_is_stable_once_no_pod_is_left():
+    now = "2026-01-02T12:00:00Z"
+    assert rollout_verdict([], 30, now, expected=0)["verdict"] == "stable"
+    leaving = [{"namespace": "s", "name": "p", "uid": "u", "class": "healthy", "ready": True, "terminating": True}]
+    assert rollout_verdict(leaving, 30, now, expected=0)["verdict"] == "stable"
+    assert rollout_verdict([], 30, now, expected=None)["verdict"] == "progressing"
+    assert rollout_verdict([], 30, now, expected=2)["verdict"] == "progressing"

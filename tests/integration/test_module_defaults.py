@@ -95,7 +95,7 @@ def test_one_module_defaults_block_serves_both_collections(ansible, tmp_path, co
 def test_persist_config_from_the_environment_is_accepted(ansible, connection):
     for value in ("true", "false"):
         result = ansible.module("triage.k8s.quarantine_info", {"namespaces": ["default"],
-                                                              "kubeconfig": connection["kubeconfig"]},
+                                                               "kubeconfig": connection["kubeconfig"]},
                                 env={"K8S_AUTH_PERSIST_CONFIG": value})
         assert result.get("failed") is not True, result
     result = ansible.module("triage.k8s.quarantine_info", {"namespaces": ["default"], "persist_config": "maybe"})

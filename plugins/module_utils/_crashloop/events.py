@@ -29,7 +29,6 @@ _FIELD_PATH_RE = re.compile(r"spec\.(?:initContainers|containers|ephemeralContai
 _TIME_FIELDS = ("lastTimestamp", "deprecatedLastTimestamp", "eventTime", "firstTimestamp", "deprecatedFirstTimestamp")
 
 
-
 def event_key(namespace, name, uid):
     """'namespace/name/uid', the key of summarize_events; uid may be empty."""
     return "%s/%s/%s" % (namespace or "", name or "", uid or "")

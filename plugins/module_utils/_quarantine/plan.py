@@ -20,8 +20,11 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     PREFIX,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import (
-    DEFAULT_QUARANTINE_PREFIX, map_selector_matches, map_selector_requirements, quarantine_value, requirement_holds,
-    requirements_hold, selector_requirements, validate_label_key, validate_label_value, validate_quarantine_prefix,
+    map_selector_matches, map_selector_requirements, requirement_holds, requirements_hold, selector_requirements,
+    validate_label_key, validate_label_value,
+)
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.values import (
+    DEFAULT_QUARANTINE_PREFIX, quarantine_value, validate_quarantine_prefix,
 )
 
 SCOPE_TRAFFIC_AND_OWNER = "traffic_and_owner"
@@ -359,6 +362,3 @@ def plan_label_changes(pod_labels, services, owner_selector, scope=SCOPE_TRAFFIC
         return result
     result.update(changes=changes, new_labels=new_labels)
     return result
-
-
-

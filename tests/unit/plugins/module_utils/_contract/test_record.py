@@ -39,6 +39,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.record import
     release_patch,
 )
 from ansible_collections.triage.k8s.tests.unit.plugins.module_utils._contract.pods import LABEL_VALUE, NOW, RS_UID, UID, make_pod, owner_ref
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import decode_original_labels, encode_original_labels
 
 
 # --- is_quarantined / has_quarantine_marks -------------------------------------------------
@@ -316,3 +317,23 @@ def test_apply_merge_patch():
 ])
 def test_apply_merge_patch_edges(meta, patch, expected):
     assert apply_merge_patch(meta, patch) == expected
+
+
+# --- original-labels record ----------------------------------------------------------------
+
+def test_encode_original_labels_is_sorted_and_compact():
+    changes = {"b": {"before": "x", "after": "y"}, "a": {"before": None, "after": "q"}}
+    assert encode_original_labels(changes) == '{"a":null,"b":"x"}'
+    assert encode_original_labels({"b": "x", "a": None}) == '{"a":null,"b":"x"}'
+    assert decode_original_labels(encode_original_labels(changes)) == {"a": None, "b": "x"}
+    assert decode_original_labels(b'{"app":"web"}') == {"app": "web"}
+    assert decode_original_labels("{}") == {}
+
+
+@pytest.mark.parametrize("text", [None, "", "not json", "[1]", '"app"', '{"app": 1}', '{"bad key": "x"}', '{"app": "-x"}',
+                                  '{"triage.k8s/quarantined": "true"}'])
+def test_decode_original_labels_rejects_garbage(text):
+    with pytest.raises(ValueError) as info:
+        decode_original_labels(text)
+    assert "triage.k8s/original-labels" in str(info.value)
+    assert '{"app":"web","track":null}' in str(info.value)

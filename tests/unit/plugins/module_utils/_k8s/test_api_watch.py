@@ -156,7 +156,7 @@ def test_a_log_stream_opens_with_retries_before_the_first_byte_only():
 
 def test_a_log_that_does_not_exist_is_one_translated_error_and_not_retried():
     client = Client((LOG, api_error(400, "BadRequest", 'previous terminated container "app" in pod "web-1" not '
-                                                      'found')))
+                                    'found')))
     with pytest.raises(TriageError) as caught:
         kube(client).log_stream("shop", "web-1", {"container": "app", "previous": "true"}, timeout=60)
     assert caught.value.details["status"] == 400 and len(client.calls) == 1

@@ -58,7 +58,6 @@ def test_empty_or_non_string_patterns_are_refused():
             files.context_filter(bad, [])
 
 
-
 def test_read_kubeconfig_unreadable_paths_name_the_file(tmp_path):
     with pytest.raises(KubeconfigError) as e:
         files.read_kubeconfig(str(tmp_path))  # a directory where a file is expected
@@ -83,7 +82,6 @@ def test_yaml_errors_never_quote_the_offending_line():
     err.problem = "mapping values are not allowed here"
     text = files._yaml_error(err)
     assert text == "is not valid YAML at line 3, column 18: mapping values are not allowed here (while scanning)"
-
 
 
 def test_resolve_files_and_default_entries(tmp_path):

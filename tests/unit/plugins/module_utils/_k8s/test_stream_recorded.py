@@ -175,8 +175,11 @@ def _query():
 
 def test_follow_applies_the_recorded_events_until_the_predicate_holds():
     opener = Opener(_query(), Response(_chunked(WATCH, WATCH_CHUNKS)))
-    labelled = lambda objects: [o["metadata"]["name"] for o in objects.values()  # noqa: E731
-                                if "triage.k8s/quarantined" in (o["metadata"].get("labels") or {})]
+
+    def labelled(objects):
+        return [o["metadata"]["name"] for o in objects.values()
+                if "triage.k8s/quarantined" in (o["metadata"].get("labels") or {})]
+
     (expired, value), objects = _follow(opener, labelled)
     assert (expired, value) == (False, ["web-1"])
     assert opener.opened[0].released
@@ -244,7 +247,10 @@ def test_follow_resumes_a_broken_stream_from_the_last_version_seen():
     rest = b"\n".join(LINES[2:]) + b"\n"
     opener = Opener(_query(), Response([WATCH[:cut]], fail=ProtocolError("Connection broken: IncompleteRead")),
                     Response([rest]))
-    gone = lambda objects: not objects and len(opener.seen) > 1  # noqa: E731
+
+    def gone(objects):
+        return not objects and len(opener.seen) > 1
+
     (expired, value), objects = _follow(opener, gone)
     assert (expired, value) == (False, True) and objects == {}
     assert opener.seen[1]["resourceVersion"] == RECORDED[1]["object"]["metadata"]["resourceVersion"]
@@ -366,7 +372,10 @@ def test_exec_stream_that_breaks_is_translated_and_closed():
 
 def test_byte_stream_translates_a_read_that_breaks_but_not_the_writer():
     response = Response([b"line 1\n", b"line 2\n"], fail=ProtocolError("Connection broken"))
-    translate = lambda exc: translate_exception(exc, "stream", "pods/log", "shop", "web-1")  # noqa: E731
+
+    def translate(exc):
+        return translate_exception(exc, "stream", "pods/log", "shop", "web-1")
+
     got = []
     with ByteStream(response, translate) as log:
         with pytest.raises(TriageError, match='was reset while trying to stream pod "web-1" in namespace "shop"'):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for labels.py, timeutil.py and quarantine_plan.py (pure logic, no cluster)."""
+"""Unit tests for _quarantine/plan.py: which labels take a pod out of its Services and owner (pure, no cluster)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -9,7 +9,6 @@ __metaclass__ = type
 
 import itertools
 import json
-from datetime import datetime, timedelta, timezone
 from unittest import mock
 
 import pytest
@@ -25,22 +24,17 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import (
     map_selector_matches,
-    quarantine_value,
     selector_matches,
     validate_label_key,
     validate_label_value,
 )
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine.values import quarantine_value
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import (
     decode_original_labels,
     encode_original_labels,
     restore_labels,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import plan_label_changes
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import (
-    format_rfc3339,
-    parse_duration,
-    parse_rfc3339,
-)
 
 TAO = "traffic_and_owner"
 TO = "traffic_only"
@@ -61,124 +55,6 @@ def expr(key, operator, *values):
 
 
 RS = owner({"matchLabels": {"app": "web", "pod-template-hash": "h1"}})
-
-
-# --- selector matching -------------------------------------------------------------------
-
-@pytest.mark.parametrize("selector, labels, expected", [
-    ({"matchLabels": {"app": "web"}}, {"app": "web", "x": "y"}, True),
-    ({"matchLabels": {"app": "web"}}, {"app": "api"}, False),
-    ({"matchLabels": {"app": "web"}}, {}, False),
-    ({"match_labels": {"app": "web"}, "match_expressions": None}, {"app": "web"}, True),
-    ({"matchExpressions": [expr("env", "In", "prod", "dev")]}, {"env": "dev"}, True),
-    ({"matchExpressions": [expr("env", "In", "prod")]}, {"env": "dev"}, False),
-    ({"matchExpressions": [expr("env", "In", "prod")]}, {}, False),
-    ({"matchExpressions": [{"key": "env", "operator": "In", "values": []}]}, {"env": ""}, False),
-    ({"matchExpressions": [expr("env", "NotIn", "prod")]}, {}, True),
-    ({"matchExpressions": [expr("env", "NotIn", "prod")]}, {"env": "prod"}, False),
-    ({"matchExpressions": [expr("env", "NotIn", "prod")]}, {"env": "dev"}, True),
-    ({"match_expressions": [expr("env", "Exists")]}, {"env": ""}, True),
-    ({"matchExpressions": [expr("env", "Exists")]}, {}, False),
-    ({"matchExpressions": [expr("env", "DoesNotExist")]}, {}, True),
-    ({"matchExpressions": [expr("env", "DoesNotExist")]}, {"env": "x"}, False),
-    ({"matchLabels": {"app": "web"}, "matchExpressions": [expr("env", "DoesNotExist")]}, {"app": "web"}, True),
-    ({"matchLabels": {"app": "web"}, "matchExpressions": [expr("env", "DoesNotExist")]}, {"app": "web", "env": "x"}, False),
-    ({}, {}, True),
-    ({"match_labels": None, "match_expressions": None}, {"a": "b"}, True),
-    (None, {"app": "web"}, False),
-])
-def test_selector_matches(selector, labels, expected):
-    assert selector_matches(selector, labels) is expected
-
-
-@pytest.mark.parametrize("selector", [
-    {"app": "web"},  # a plain map is not a LabelSelector: refusing beats reading it as {}
-    {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]},
-    ["app"],
-])
-def test_selector_matches_rejects_non_selectors(selector):
-    with pytest.raises(ValueError):
-        selector_matches(selector, {"app": "web"})
-
-
-@pytest.mark.parametrize("selector, labels, expected", [
-    ({"app": "web"}, {"app": "web", "tier": "fe"}, True),
-    ({"app": "web", "tier": "be"}, {"app": "web", "tier": "fe"}, False),
-    ({"app": "web"}, {}, False),
-    ({}, {"app": "web"}, False),
-    (None, {"app": "web"}, False),
-])
-def test_map_selector_matches(selector, labels, expected):
-    assert map_selector_matches(selector, labels) is expected
-
-
-# --- label validation and quarantine values ----------------------------------------------
-
-@pytest.mark.parametrize("key", ["app", "A1", "a.b_c-d", "example.com/app", "app.kubernetes.io/name", "a" * 63, "b" * 253 + "/a"])
-def test_valid_label_keys(key):
-    assert validate_label_key(key) is None
-
-
-@pytest.mark.parametrize("key", ["", "/app", "Example.com/app", "a/b/c", "-app", "app-", "a" * 64, "b" * 254 + "/a",
-                                 "app name", "example.com/", "ex_ample.com/app", None, 1])
-def test_invalid_label_keys(key):
-    error = validate_label_key(key)
-    assert error and repr(key) in error
-
-
-@pytest.mark.parametrize("value", ["", "web", "v1.2_3", LONG, "A-z"])
-def test_valid_label_values(value):
-    assert validate_label_value(value) is None
-
-
-@pytest.mark.parametrize("value", ["a" * 64, "-web", "web-", "web.", "a b", "wéb", None, 1, True])
-def test_invalid_label_values(value):
-    error = validate_label_value(value)
-    assert error and "invalid" in error
-
-
-@pytest.mark.parametrize("original, prefix, expected", [
-    ("web", "quarantined-", "quarantined-web"),
-    (None, "quarantined-", "quarantined"),
-    ("", "quarantined-", "quarantined"),
-    (LONG, "quarantined-", "quarantined-" + "a" * 51),
-    # the cut at 63 would end on '-' / '.', which is stripped
-    ("a" * 50 + "-" + "b" * 12, "quarantined-", "quarantined-" + "a" * 50),
-    ("a" * 49 + ".." + "b" * 12, "quarantined-", "quarantined-" + "a" * 49),
-    ("web", "q.", "q.web"),
-    ("", "q.", "q"),
-    ("web", "hold", "holdweb"),
-    ("quarantined", "quarantined-", "quarantined-quarantined"),
-    # trimming cannot tell this one apart from its quarantine value: fall back to the bare prefix
-    ("quarantined-" * 5 + "qua", "quarantined-", "quarantined"),
-    ("q", "q-", "q-q"),
-    # original equals both the trimmed value and the bare prefix: the last fallback changes one character
-    (LONG, LONG + "-", "a" * 62 + "0"),
-    ("not valid!", "quarantined-", "quarantined"),
-])
-def test_quarantine_value(original, prefix, expected):
-    value = quarantine_value(original, prefix)
-    assert value == expected
-    assert value != original and validate_label_value(value) is None and value
-
-
-@pytest.mark.parametrize("prefix", ["", "-x", "a b", "---", "a" * 64 + "-", None, "é-"])
-def test_quarantine_value_rejects_bad_prefix(prefix):
-    with pytest.raises(ValueError, match="quarantine prefix"):
-        quarantine_value("web", prefix)
-
-
-_VALUE_CHARS = "abcXYZ019-_."
-label_values = st.text(_VALUE_CHARS, max_size=63).filter(lambda text: validate_label_value(text) is None)
-prefixes = st.text(_VALUE_CHARS, min_size=1, max_size=70).filter(lambda text: text[0].isalnum() and len(text.rstrip("-_.")) <= 63)
-
-
-@settings(max_examples=300, deadline=None)
-@given(label_values, prefixes)
-def test_quarantine_value_property(original, prefix):
-    value = quarantine_value(original, prefix)
-    assert value and value != original and validate_label_value(value) is None
-    assert value == quarantine_value(original, prefix)
 
 
 # --- planner: table ----------------------------------------------------------------------
@@ -379,77 +255,6 @@ def test_restore_round_trip_with_removed_and_added_keys():
         quarantined.update({QUARANTINED_LABEL: QUARANTINED_VALUE, QUARANTINE_ID_LABEL: "abc"})
         assert restore_labels(quarantined, decode_original_labels(text)) == pod
         assert restore_labels(quarantined, text) == pod
-
-
-def test_encode_original_labels_is_sorted_and_compact():
-    changes = {"b": {"before": "x", "after": "y"}, "a": {"before": None, "after": "q"}}
-    assert encode_original_labels(changes) == '{"a":null,"b":"x"}'
-    assert encode_original_labels({"b": "x", "a": None}) == '{"a":null,"b":"x"}'
-    assert decode_original_labels(encode_original_labels(changes)) == {"a": None, "b": "x"}
-    assert decode_original_labels(b'{"app":"web"}') == {"app": "web"}
-    assert decode_original_labels("{}") == {}
-
-
-@pytest.mark.parametrize("text", [None, "", "not json", "[1]", '"app"', '{"app": 1}', '{"bad key": "x"}', '{"app": "-x"}',
-                                  '{"triage.k8s/quarantined": "true"}'])
-def test_decode_original_labels_rejects_garbage(text):
-    with pytest.raises(ValueError) as info:
-        decode_original_labels(text)
-    assert "triage.k8s/original-labels" in str(info.value)
-    assert '{"app":"web","track":null}' in str(info.value)
-
-
-# --- durations and timestamps ------------------------------------------------------------
-
-@pytest.mark.parametrize("text, seconds", [
-    ("30m", 1800), ("24h", 86400), ("7d", 604800), ("1h30m", 5400), ("90s", 90), ("2w", 1209600),
-    ("3600", 3600), (3600, 3600), (" 30m ", 1800), ("1w2d3h4m5s", 788645), ("0h5m", 300),
-])
-def test_parse_duration(text, seconds):
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "0", "0s", "0h0m", "-5", "-5m", "1.5h", "abc", "30x", "1m1h", "5 m", "1H", "m", "²",
-                                  "9999999999w", None, True, 0, -1, 1.5])
-def test_parse_duration_rejects(text):
-    with pytest.raises(ValueError) as info:
-        parse_duration(text)
-    assert "e.g." in str(info.value) or "100 years" in str(info.value)
-
-
-def test_format_rfc3339():
-    utc = timezone.utc
-    assert format_rfc3339(datetime(2026, 1, 2, 3, 4, 5, 999999, tzinfo=utc)) == "2026-01-02T03:04:05Z"
-    assert format_rfc3339(datetime(2026, 1, 2, 5, 4, 5, tzinfo=timezone(timedelta(hours=2)))) == "2026-01-02T03:04:05Z"
-    assert format_rfc3339(datetime(2026, 1, 2, 3, 4, 5)) == "2026-01-02T03:04:05Z"  # naive is UTC
-    assert format_rfc3339(datetime(999, 1, 2, 3, 4, 5, tzinfo=utc)) == "0999-01-02T03:04:05Z"
-    with pytest.raises(ValueError):
-        format_rfc3339("2026-01-02")
-
-
-@pytest.mark.parametrize("text", ["2026-01-02T03:04:05Z", "2026-01-02t03:04:05z", "2026-01-02T05:04:05+02:00",
-                                  "2026-01-01T23:34:05-03:30", "2026-01-02T03:04:05.000Z", " 2026-01-02T03:04:05Z "])
-def test_parse_rfc3339(text):
-    assert parse_rfc3339(text) == datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
-    assert parse_rfc3339(text).utcoffset() == timedelta(0)
-
-
-def test_parse_rfc3339_fraction_truncated_to_microseconds():
-    assert parse_rfc3339("2026-01-02T03:04:05.123456789Z").microsecond == 123456
-
-
-@pytest.mark.parametrize("text", ["2026-01-02T03:04:05", "2026-01-02 03:04:05Z", "2026-13-01T00:00:00Z", "2026-01-02T03:04:60Z",
-                                  "2026-01-02T03:04:05+24:00", "garbage", "", None, "0001-01-01T00:00:00+01:00"])
-def test_parse_rfc3339_rejects(text):
-    with pytest.raises(ValueError, match="2026-01-02T03:04:05Z"):
-        parse_rfc3339(text)
-
-
-@given(st.datetimes(timezones=st.just(timezone.utc)))
-def test_rfc3339_round_trip(moment):
-    text = format_rfc3339(moment)
-    assert parse_rfc3339(text) == moment.replace(microsecond=0)
-    assert format_rfc3339(parse_rfc3339(text)) == text
 
 
 # --- planner: properties -----------------------------------------------------------------

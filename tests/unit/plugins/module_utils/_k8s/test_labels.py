@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Unit tests for labels.selector_string: LabelSelectors as `labelSelector` query strings."""
+"""Unit tests for _k8s/labels.py: selector matching, label key/value validation, and LabelSelectors as
+`labelSelector` query strings."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,7 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import selector_string
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import (
+    map_selector_matches,
+    selector_matches,
+    selector_string,
+    validate_label_key,
+    validate_label_value,
+)
+
+LONG = "a" * 63
 
 
 def expr(key, operator, *values):
@@ -133,3 +142,77 @@ def test_selector_string_ignores_map_order(labels, rnd):
     plain = selector_string(labels, plain_map=True)
     assert plain == selector_string(shuffled, plain_map=True)
     assert plain == selector_string({"matchLabels": labels})
+
+
+# --- selector matching -------------------------------------------------------------------
+
+@pytest.mark.parametrize("selector, labels, expected", [
+    ({"matchLabels": {"app": "web"}}, {"app": "web", "x": "y"}, True),
+    ({"matchLabels": {"app": "web"}}, {"app": "api"}, False),
+    ({"matchLabels": {"app": "web"}}, {}, False),
+    ({"match_labels": {"app": "web"}, "match_expressions": None}, {"app": "web"}, True),
+    ({"matchExpressions": [expr("env", "In", "prod", "dev")]}, {"env": "dev"}, True),
+    ({"matchExpressions": [expr("env", "In", "prod")]}, {"env": "dev"}, False),
+    ({"matchExpressions": [expr("env", "In", "prod")]}, {}, False),
+    ({"matchExpressions": [{"key": "env", "operator": "In", "values": []}]}, {"env": ""}, False),
+    ({"matchExpressions": [expr("env", "NotIn", "prod")]}, {}, True),
+    ({"matchExpressions": [expr("env", "NotIn", "prod")]}, {"env": "prod"}, False),
+    ({"matchExpressions": [expr("env", "NotIn", "prod")]}, {"env": "dev"}, True),
+    ({"match_expressions": [expr("env", "Exists")]}, {"env": ""}, True),
+    ({"matchExpressions": [expr("env", "Exists")]}, {}, False),
+    ({"matchExpressions": [expr("env", "DoesNotExist")]}, {}, True),
+    ({"matchExpressions": [expr("env", "DoesNotExist")]}, {"env": "x"}, False),
+    ({"matchLabels": {"app": "web"}, "matchExpressions": [expr("env", "DoesNotExist")]}, {"app": "web"}, True),
+    ({"matchLabels": {"app": "web"}, "matchExpressions": [expr("env", "DoesNotExist")]}, {"app": "web", "env": "x"}, False),
+    ({}, {}, True),
+    ({"match_labels": None, "match_expressions": None}, {"a": "b"}, True),
+    (None, {"app": "web"}, False),
+])
+def test_selector_matches(selector, labels, expected):
+    assert selector_matches(selector, labels) is expected
+
+
+@pytest.mark.parametrize("selector", [
+    {"app": "web"},  # a plain map is not a LabelSelector: refusing beats reading it as {}
+    {"matchExpressions": [{"key": "a", "operator": "Gt", "values": ["1"]}]},
+    ["app"],
+])
+def test_selector_matches_rejects_non_selectors(selector):
+    with pytest.raises(ValueError):
+        selector_matches(selector, {"app": "web"})
+
+
+@pytest.mark.parametrize("selector, labels, expected", [
+    ({"app": "web"}, {"app": "web", "tier": "fe"}, True),
+    ({"app": "web", "tier": "be"}, {"app": "web", "tier": "fe"}, False),
+    ({"app": "web"}, {}, False),
+    ({}, {"app": "web"}, False),
+    (None, {"app": "web"}, False),
+])
+def test_map_selector_matches(selector, labels, expected):
+    assert map_selector_matches(selector, labels) is expected
+
+
+# --- label validation and quarantine values ----------------------------------------------
+
+@pytest.mark.parametrize("key", ["app", "A1", "a.b_c-d", "example.com/app", "app.kubernetes.io/name", "a" * 63, "b" * 253 + "/a"])
+def test_valid_label_keys(key):
+    assert validate_label_key(key) is None
+
+
+@pytest.mark.parametrize("key", ["", "/app", "Example.com/app", "a/b/c", "-app", "app-", "a" * 64, "b" * 254 + "/a",
+                                 "app name", "example.com/", "ex_ample.com/app", None, 1])
+def test_invalid_label_keys(key):
+    error = validate_label_key(key)
+    assert error and repr(key) in error
+
+
+@pytest.mark.parametrize("value", ["", "web", "v1.2_3", LONG, "A-z"])
+def test_valid_label_values(value):
+    assert validate_label_value(value) is None
+
+
+@pytest.mark.parametrize("value", ["a" * 64, "-web", "web-", "web.", "a b", "wéb", None, 1, True])
+def test_invalid_label_values(value):
+    error = validate_label_value(value)
+    assert error and "invalid" in error

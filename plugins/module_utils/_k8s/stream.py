@@ -190,8 +190,7 @@ class ByteStream(object):
 
     def chunks(self, size):
         try:
-            for chunk in self.response.stream(size, decode_content=True):
-                yield chunk
+            yield from self.response.stream(size, decode_content=True)
         except Exception as exc:  # the connection broke: translated, what arrived stays written
             raise self.translate(exc)
 

@@ -160,6 +160,12 @@ def test_owner_path_of_a_known_kind_and_by_discovery():
         fake.kube.owner_path("example.com/v1", "Gadget", "shop", "g-1")
 
 
+def _raising(error):
+    def request(*_args, **_kwargs):
+        raise error
+    return request
+
+
 def test_has_api_and_get_resource():
     fake = _Requests({"/apis/metrics.k8s.io": {"kind": "APIGroup"},
                       "/apis/metrics.k8s.io/v1beta1/namespaces/shop/pods/web-1": {"kind": "PodMetrics"}})
@@ -171,9 +177,9 @@ def test_has_api_and_get_resource():
                            "pods.metrics.k8s.io", "shop", "web-1")]
     for status, served in ((404, False), (503, False)):
         kube = Kube(None)
-        kube.request = lambda *_a, **_k: (_ for _ in ()).throw(TriageError("no", {"status": status}))
+        kube.request = _raising(TriageError("no", {"status": status}))
         assert kube.has_api("metrics.k8s.io") is served
-    kube.request = lambda *_a, **_k: (_ for _ in ()).throw(TriageError("Forbidden", {"status": 403}))
+    kube.request = _raising(TriageError("Forbidden", {"status": 403}))
     with pytest.raises(TriageError, match="Forbidden"):
         kube.has_api("metrics.k8s.io")
 

@@ -96,7 +96,7 @@ def test_a_410_on_the_continue_token_lists_again_from_the_start():
 
 def test_relisting_gives_up_and_a_410_on_the_first_page_is_not_a_relist():
     script = []
-    for _ in range(RELISTS + 1):
+    for _relist in range(RELISTS + 1):
         script += [(PODS, page(["a"], "100", "t")), (PODS, EXPIRED_TOKEN)]
     with pytest.raises(TriageError) as caught:
         kube(Client(*script)).list_with_version("Pod", "shop")

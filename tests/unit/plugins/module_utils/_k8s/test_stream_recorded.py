@@ -127,8 +127,7 @@ class Response(object):
 
     def stream(self, amt=None, decode_content=None):
         assert decode_content is True
-        for chunk in self.chunks:
-            yield chunk
+        yield from self.chunks
         if self.fail is not None:
             raise self.fail
 
@@ -258,7 +257,7 @@ def test_follow_resumes_a_broken_stream_from_the_last_version_seen():
 
 
 def test_follow_gives_up_on_a_stream_that_keeps_breaking_or_is_not_transient():
-    broken = [Response([], fail=ProtocolError("Connection broken")) for _ in range(3)]
+    broken = [Response([], fail=ProtocolError("Connection broken")) for _attempt in range(3)]
     opener = Opener(_query(), *broken)
     with pytest.raises(TriageError) as caught:
         _follow(opener, lambda _objects: None, retry=RetryPolicy(attempts=2, sleep=lambda _s: None))

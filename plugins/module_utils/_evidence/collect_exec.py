@@ -17,7 +17,8 @@ __metaclass__ = type
 import time
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
-from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import RAW, extract_tar
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import RAW
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.extract import extract_tar
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.plan import FAILED, OK, SKIPPED, combine
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.api import Kube
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.stream import exit_status

@@ -23,6 +23,7 @@ import pytest
 import yaml
 
 from ansible_collections.triage.k8s.plugins.inventory import kubeconfig as plugin
+from ansible_collections.triage.k8s.tests.unit.plugins.kubeconfigs import context as _ctx, kubeconfig_file
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "fixtures")
@@ -109,23 +110,6 @@ def run_inventory(tmp_path, config, env=None, args=("--list",), name="inv.kubeco
                           env=_env(tmp_path, env), cwd=cwd or str(tmp_path), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE, text=True, timeout=120, check=False)
     return Run(proc)
-
-
-def kubeconfig_file(tmp_path, name, contexts, clusters=None, users=None, extra=None):
-    doc = {"apiVersion": "v1", "kind": "Config", "contexts": contexts,
-           "clusters": clusters if clusters is not None else
-           [{"name": c["context"]["cluster"], "cluster": {"server": "https://%s.example.test" % c["name"]}}
-            for c in contexts]}
-    if users is not None:
-        doc["users"] = users
-    doc.update(extra or {})
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(doc))
-    return str(path)
-
-
-def _ctx(name, cluster=None, **extra):
-    return {"name": name, "context": dict({"cluster": cluster or name}, **extra)}
 
 
 # ------------------------------------------------------------------------------------------------

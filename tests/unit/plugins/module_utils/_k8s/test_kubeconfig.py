@@ -11,27 +11,10 @@ __metaclass__ = type
 import os
 
 import pytest
-import yaml
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s import kubeconfig as files
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.kubeconfig import KubeconfigError
-
-
-def kubeconfig_file(tmp_path, name, contexts, clusters=None, users=None, extra=None):
-    doc = {"apiVersion": "v1", "kind": "Config", "contexts": contexts,
-           "clusters": clusters if clusters is not None else
-           [{"name": c["context"]["cluster"], "cluster": {"server": "https://%s.example.test" % c["name"]}}
-            for c in contexts]}
-    if users is not None:
-        doc["users"] = users
-    doc.update(extra or {})
-    path = tmp_path / name
-    path.write_text(yaml.safe_dump(doc))
-    return str(path)
-
-
-def _ctx(name, cluster=None, **extra):
-    return {"name": name, "context": dict({"cluster": cluster or name}, **extra)}
+from ansible_collections.triage.k8s.tests.unit.plugins.kubeconfigs import context as _ctx, kubeconfig_file
 
 
 @pytest.mark.parametrize("include,exclude,expected", [

@@ -348,9 +348,3 @@ def dest_problem(dest):
     if not os.access(path, os.W_OK | os.X_OK):
         return "%s is not writable by this user" % path
     return None
-
-
-def extract_tar(bundle, tar_path, root, max_bytes):
-    """Forwarded to extract.extract_tar until collect_exec imports it from there."""
-    from ansible_collections.triage.k8s.plugins.module_utils._evidence.extract import extract_tar as extract
-    return extract(bundle, tar_path, root, max_bytes)

@@ -215,7 +215,7 @@ def unit_failure(exc):
         error = exc.msg
     elif isinstance(exc, OSError):
         error = "cannot write to the bundle: %s%s" % (exc.strerror or exc,
-                                                     " (%s)" % exc.filename if exc.filename else "")
+                                                      " (%s)" % exc.filename if exc.filename else "")
     else:
         error = "unexpected %s: %s" % (type(exc).__name__, scrub(exc))
     return {"status": FAILED, "files": [], "error": error}

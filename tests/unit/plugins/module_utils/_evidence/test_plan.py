@@ -15,6 +15,7 @@ import pytest
 from ansible_collections.triage.k8s.plugins.module_utils._evidence import plan
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 
+
 def params(**overrides):
     base = {"name": "web-1", "namespace": "shop", "include": None, "exclude": [], "required": [], "exec": None, "copy_from": None, "checkpoint": False,
             "tail_lines": None, "since_seconds": None, "limit_bytes": None, "workers": 4, "timeout": 60,
@@ -148,7 +149,7 @@ def test_check_mode_plan():
 
 def test_unit_failure_gives_one_readable_message():
     assert plan.unit_failure(TriageError("forbidden: pods/log")) == {"status": "failed", "files": [],
-                                                                    "error": "forbidden: pods/log"}
+                                                                     "error": "forbidden: pods/log"}
     disk = OSError(28, "No space left on device", "/e/b.partial/logs/app.log")
     assert plan.unit_failure(disk)["error"] == ("cannot write to the bundle: No space left on device "
                                                 "(/e/b.partial/logs/app.log)")

@@ -37,6 +37,7 @@ $(COLLECTIONS)/ansible_collections/triage/k8s:
 
 binaries:
 	hack/cluster/build.sh
+	hack/alertmanager/build.sh
 
 cluster-up: venv
 	$(CLUSTER) up

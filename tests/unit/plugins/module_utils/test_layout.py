@@ -29,9 +29,9 @@ PACKAGES = ("_k8s", "_contract") + FEATURES
 ALLOWED = {"_k8s": {"_k8s"}, "_contract": {"_k8s", "_contract"}}
 ALLOWED.update((feature, {"_k8s", "_contract", feature}) for feature in FEATURES)
 # The modules of _k8s that reach a cluster (api, and the factory, glue and hook around it; lookup
-# and namespaces are first reads built on it). The rest of _k8s (names, labels, selectors, objects,
+# and namespaces are first reads built on it, events the Event writer). The rest of _k8s (names, labels, selectors, objects,
 # timeutil, retry, errors) is pure and may be imported anywhere.
-API_TALK = {"api", "stream", "client", "module", "faults", "lookup", "namespaces"}
+API_TALK = {"api", "stream", "client", "module", "faults", "lookup", "namespaces", "events"}
 API_NAMES = {"kube", "api_client"}
 TRANSPORT_FILES = {"_k8s/api.py", "_k8s/stream.py"}
 

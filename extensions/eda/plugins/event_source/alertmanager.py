@@ -10,19 +10,25 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 DOCUMENTATION = r"""
----
+name: alertmanager
 short_description: Receive Alertmanager webhook notifications as pod triage events
+version_added: 0.2.0
+author:
+  - triage.k8s developers (@triage-k8s)
 description:
   - An HTTP receiver for an Alertmanager C(webhook_configs) receiver. Each notification (version 4) carries an alert
     group; every alert in it whose name is in O(classes) and that has C(namespace) and C(pod) labels becomes one
-    event C({"triage": {...}}) with C(source=alertmanager), the class from the alert's name, C(transition=unhealthy)
+    event C(triage) (the shape in docs/eda.md) with C(source=alertmanager), the class from the alert's name, C(transition=unhealthy)
     when it fires and C(recovered) when it is resolved. Repeats of an alert already emitted (Alertmanager sends the
     group again on every C(group_interval) and C(repeat_interval)) are not emitted again.
   - Other alerts are ignored with one log line each. The answer is C(200) with the counts, C(400) for a body that is
     not a notification, C(401) without the right bearer token (Alertmanager does not retry those).
   - The pod's uid, owner and restart count are not in an alert; they are null or 0, and the playbooks read the pod.
-  - Label values and annotations have Jinja's markers broken up (C({{) becomes C({ {)): the event reaches
-    ansible-playbook as extra vars.
+  - Label values and annotations have Jinja's markers broken up (two opening braces become C({ {)), because the
+    event reaches ansible-playbook as extra vars.
+notes:
+  - C(ansible-doc) has no plugin type for event sources; this documentation is also in docs/eda.md.
+  - Needs no Kubernetes credentials: the playbooks the rulebook runs have their own.
 options:
   host:
     description: Address to listen on. Keep the default unless Alertmanager runs on another host.
@@ -39,7 +45,7 @@ options:
     default: /alerts
   token:
     description:
-      - Bearer token the requests must carry (C(Authorization: Bearer TOKEN); in Alertmanager
+      - Bearer token the requests must carry (header C(Authorization) with C(Bearer TOKEN); in Alertmanager
         C(http_config.authorization.credentials)). Empty for none. Never logged.
     type: str
     default: ""
@@ -198,7 +204,7 @@ async def main(queue, args):
 
 if __name__ == "__main__":
     class _PrintQueue(asyncio.Queue):
-        async def put(self, event):
-            print(event)
+        async def put(self, item):
+            print(item)
 
     asyncio.run(main(_PrintQueue(), {"port": int(sys.argv[1]) if len(sys.argv) > 1 else 5051}))

@@ -62,7 +62,7 @@ def test_a_firing_crash_loop_alert_is_one_unhealthy_event_of_the_shared_shape():
 
 
 def test_not_ready_and_configured_names_map_to_their_class():
-    events, _ = source().receive(note(alert("KubePodNotReady", fp="b")), T0)
+    events, _ignored = source().receive(note(alert("KubePodNotReady", fp="b")), T0)
     assert events[0]["triage"]["class"] == "not_ready"
     mine = source(classes={"OOMKilledRecently": "oom_killed"})
     events, ignored = mine.receive(note(alert("OOMKilledRecently", fp="c"), alert(fp="d")), T0)
@@ -72,23 +72,23 @@ def test_not_ready_and_configured_names_map_to_their_class():
 
 def test_repeats_are_not_news_but_resolution_and_a_new_firing_are():
     am = source()
-    first, _ = am.receive(note(alert()), T0)
+    first, _ignored = am.receive(note(alert()), T0)
     again, ignored = am.receive(note(alert(), alert(fp="other", pod="web-5d9c7b-x2")), T0 + timedelta(minutes=5))
     assert len(first) == 1 and [e["triage"]["pod"] for e in again] == ["web-5d9c7b-x2"] and ignored == []
     assert am.repeats == 1
-    resolved, _ = am.receive(note(alert(status="resolved"), status="resolved"), T0 + timedelta(minutes=10))
+    resolved, _ignored = am.receive(note(alert(status="resolved"), status="resolved"), T0 + timedelta(minutes=10))
     event = resolved[0]["triage"]
     assert (event["transition"], event["class"], event["previous_class"]) == ("recovered", "healthy", "crash_loop")
     assert event["next_step"] == "nothing to do" and event["alert"]["status"] == "resolved"
     assert am.receive(note(alert(status="resolved")), T0 + timedelta(minutes=11))[0] == []
-    refired, _ = am.receive(note(alert(starts="2026-01-02T04:00:00Z")), T0 + timedelta(hours=1))
+    refired, _ignored = am.receive(note(alert(starts="2026-01-02T04:00:00Z")), T0 + timedelta(hours=1))
     assert [e["triage"]["transition"] for e in refired] == ["unhealthy"]
 
 
 def test_an_alert_without_its_status_takes_the_notifications():
     raw = alert()
     del raw["status"]
-    events, _ = source().receive(note(raw, status="firing"), T0)
+    events, _ignored = source().receive(note(raw, status="firing"), T0)
     assert events[0]["triage"]["transition"] == "unhealthy"
     assert source().receive(note(dict(raw), status="pending"), T0)[1] == [
         "alert KubePodCrashLooping (a1): status 'pending' is neither firing nor resolved; ignored"]
@@ -109,11 +109,11 @@ def test_alerts_without_a_usable_pod_are_ignored_with_a_line(labels, why):
 
 def test_the_cluster_comes_from_a_label_mapped_to_a_context_else_the_default():
     am = source(cluster="local", contexts={"prod-eu": "admin@prod-eu"})
-    events, _ = am.receive(note(alert(fp="1", cluster="prod-eu"), alert(fp="2", cluster="dev"), alert(fp="3")), T0)
+    events, _ignored = am.receive(note(alert(fp="1", cluster="prod-eu"), alert(fp="2", cluster="dev"), alert(fp="3")), T0)
     assert [e["triage"]["cluster"] for e in events] == ["admin@prod-eu", "dev", "local"]
-    events, _ = source(cluster="fixed", cluster_label="").receive(note(alert(cluster="prod-eu")), T0)
+    events, _ignored = source(cluster="fixed", cluster_label="").receive(note(alert(cluster="prod-eu")), T0)
     assert events[0]["triage"]["cluster"] == "fixed"
-    events, _ = source(cluster_label="k8s_cluster").receive(note(alert(k8s_cluster="b")), T0)
+    events, _ignored = source(cluster_label="k8s_cluster").receive(note(alert(k8s_cluster="b")), T0)
     assert events[0]["triage"]["cluster"] == "b"
 
 
@@ -128,7 +128,7 @@ def test_the_namespaces_allow_list():
 
 
 def test_other_label_names_for_namespace_and_pod():
-    events, _ = source(namespace_label="exported_namespace", pod_label="exported_pod").receive(
+    events, _ignored = source(namespace_label="exported_namespace", pod_label="exported_pod").receive(
         note(alert(exported_namespace="shop", exported_pod="api-1", namespace="monitoring", pod="ksm-0")), T0)
     assert (events[0]["triage"]["namespace"], events[0]["triage"]["pod"]) == ("shop", "api-1")
 

@@ -66,7 +66,7 @@ def test_the_token_is_required_and_never_logged(caplog):
         ("POST", "/hook", {"json": NOTE, "headers": {"Authorization": "Bearer wrong"}}),
         ("POST", "/hook", {"json": NOTE, "headers": {"Authorization": "Basic s3cret-token"}}),
         ("POST", "/hook", {"json": NOTE, "headers": {"Authorization": "Bearer s3cret-token"}})]))
-    assert [status for status, _ in answers] == [401, 401, 401, 200] and len(events) == 1
+    assert [answer[0] for answer in answers] == [401, 401, 401, 200] and len(events) == 1
     assert "s3cret-token" not in caplog.text and "Bearer wrong" not in caplog.text
 
 
@@ -87,3 +87,13 @@ def test_other_paths_are_404_and_bad_options_fail_before_listening():
     assert run(post_other()) == 404 and queue.empty()
     with pytest.raises(ValueError, match="unknown option"):
         run(SOURCE["main"](queue, {"prot": 5051}))
+
+
+def test_the_documentation_lists_every_option_with_its_default():
+    import yaml
+    from ansible_collections.triage.k8s.plugins.module_utils._crashloop.alerts import DEFAULTS
+    options = yaml.safe_load(SOURCE["DOCUMENTATION"])["options"]
+    assert sorted(options) == sorted(DEFAULTS)
+    for name, spec in options.items():
+        assert spec["default"] == DEFAULTS[name], name
+    yaml.safe_load(SOURCE["EXAMPLES"])

@@ -17,6 +17,11 @@ description:
     and starts a replacement). The pod keeps running for investigation.
   - Every change is recorded on the pod (see C(docs/contract.md)) with the label C(triage.k8s/quarantined=true)
     and annotations with the time, who, why, when it expires, the original labels and the owner.
+  - Every change is also recorded as a Kubernetes Event on the pod (events.k8s.io/v1, reportingController
+    C(triage.k8s), reason V(Quarantined), V(Released) or V(NetworkPolicyRestored), the note saying who, why and
+    what), so C(kubectl describe pod) and C(kubectl events) show it. See C(docs/contract.md). An Event that
+    cannot be written never fails the change; the result says so (RV(event), a warning). Check mode and a
+    re-run that changes nothing write no Event.
   - Labels and annotations change in one PATCH guarded by the pod's resourceVersion. If the pod
     changed in between, it is read and planned again.
   - O(state=released) restores the recorded labels and removes the marks and the NetworkPolicy.
@@ -94,7 +99,10 @@ options:
     type: str
     default: quarantined-
   reason:
-    description: Why the pod is quarantined; free text stored in the C(triage.k8s/reason) annotation.
+    description:
+      - Why the pod is quarantined; free text stored in the C(triage.k8s/reason) annotation and in the note of
+        the Quarantined Event.
+      - With O(state=released), why it is released, in the note of the Released Event (not stored on the pod).
     type: str
     default: ""
   ttl:
@@ -107,6 +115,7 @@ options:
     description:
       - Who quarantines the pod. Defaults to the identity the API server reports for the caller
         (SelfSubjectReview), else the AWX job (E(JOB_ID)).
+      - With O(state=released), who releases it, for the note of the Released Event.
     type: str
   network_isolation:
     description: Also create a NetworkPolicy that denies all ingress and egress to this pod only.
@@ -157,7 +166,9 @@ notes:
     may be this one or another.
   - RBAC needed - get, list and patch on pods; get on namespaces; list and watch on pods and endpointslices (for O(wait));
     list on services; get on the owner kind; create, get, patch and delete on networkpolicies (for
-    O(network_isolation) and release); create on selfsubjectreviews (optional, for O(quarantined_by)).
+    O(network_isolation) and release); create on selfsubjectreviews (optional, for O(quarantined_by));
+    create on events in API group events.k8s.io (the Event of each change; without it the change is still
+    made and RV(event) says it was not written).
     Release asks the API server (create on selfsubjectaccessreviews, which every authenticated user has) whether it may
     delete the pod's NetworkPolicy before it changes the pod, so a release that could not finish changes nothing.
   - A quarantined pod that crashes keeps crashing (and restarting) in place; it is only out of traffic and
@@ -291,6 +302,17 @@ network_policy_deleted:
     - V(false) also when the policy was replaced meanwhile by a newer quarantine of the same pod, which keeps its own.
   returned: state=released
   type: bool
+event:
+  description:
+    - The Kubernetes Event (events.k8s.io/v1) recorded on the pod for this change - C(written), its C(name),
+      C(namespace), C(reason) (V(Quarantined), V(Released) or V(NetworkPolicyRestored)) and, when it was not
+      written, C(error) (for a missing grant, the verb and resource to grant). Not writing it never fails the
+      change; a warning says so too.
+    - V(null) when the run wrote nothing (check mode, or nothing to change): no Event is written then.
+  returned: always
+  type: dict
+  sample: {"written": true, "name": "web-7d4b9c-x2x9k.3f1c2a9b8d7e6f50", "namespace": "shop",
+           "reason": "Quarantined", "error": null}
 network_policy_repaired:
   description:
     - On a re-run against a pod already quarantined with O(network_isolation), the name of its recorded NetworkPolicy

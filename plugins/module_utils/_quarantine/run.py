@@ -25,6 +25,8 @@ from ansible_collections.triage.k8s.plugins.module_utils._quarantine.run_wait im
 )
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339, parse_duration
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import caller_identity
+from ansible_collections.triage.k8s.plugins.module_utils._k8s import events as pod_events
+from ansible_collections.triage.k8s.plugins.module_utils._contract import events as event_contract
 
 
 # A reason is a sentence for a human; the API server caps all annotations of a pod at 256 KiB.
@@ -97,11 +99,23 @@ def _quarantine(module, kube):
     result["msg"] = report.quarantine_summary(result, check_mode=written is None)
     if module._diff:
         result["diff"] = report.diff_for(pod, proposal["patch"])
+    result["event"] = None  # check mode: nothing written, no Event
+    if written is not None:  # recorded before any wait: the pod is quarantined whatever the wait finds
+        note = event_contract.quarantined_note(identity, params["reason"], expires_at, proposal["services"],
+                                               proposal["ref"], proposal["releases_owner"], proposal["policy_name"])
+        result["event"] = _record_event(module, kube, written, event_contract.QUARANTINED, note, proposal["policy_name"])
     if params["wait"] and written is not None:
         owner = proposal["owner"] if proposal["releases_owner"] else None
         known = set(p["metadata"]["uid"] for p in proposal["owner_pods"]) | set([pod["metadata"]["uid"]])
         _wait(kube, params, pod, proposal["services"], owner, proposal["owner_selector"], known, result)
     return result
+
+
+def _record_event(module, kube, pod, reason, note, policy=None):
+    """The Event of this change on the pod; a failure to write it is a warning, never a failure."""
+    related = event_contract.policy_reference(policy, pod["metadata"]["namespace"]) if policy else None
+    event = event_contract.pod_event(pod, reason, note, pod_events.now(), pod_events.host(), related)
+    return pod_events.record(kube, event, module.warn)
 
 
 def _written_then_failed(result, what_landed, exc):
@@ -117,12 +131,16 @@ def _already_quarantined(module, kube, pod):
     scope = "traffic_and_owner" if found["released"] else "traffic_only"
     result = report.quarantine_result(pod, report.changes_from_record(pod), found["services"], found["ref"],
                                       found["released"], scope, params.get("context"))
+    result["event"] = None  # nothing changed, no Event (unless the policy is re-created below)
     repaired = ops.repair_network_policy(kube, pod, params, module.check_mode)
     if repaired:
         result.update(changed=True, network_policy_repaired=repaired,
                       msg="pod %s is already quarantined (since %s), but its NetworkPolicy %s was missing: %s"
                       % (params["name"], result["quarantined_at"], repaired,
                          "it would be created again" if module.check_mode else "created it again, the pod is isolated"))
+        if not module.check_mode:
+            note = event_contract.restored_note(caller_identity(kube, params["quarantined_by"]), repaired)
+            result["event"] = _record_event(module, kube, pod, event_contract.NETWORK_POLICY_RESTORED, note, repaired)
     else:
         result.update(changed=False, msg="pod %s is already quarantined (since %s); nothing changed"
                       % (params["name"], result["quarantined_at"]))
@@ -194,6 +212,7 @@ def _release(module, kube):
         "labels_changed": {},
         "network_policy": record["network_policy"],
         "network_policy_deleted": policy_deleted,
+        "event": None,
     }
     if not changed:
         result["msg"] = "pod %s is not quarantined" % params["name"]
@@ -205,6 +224,10 @@ def _release(module, kube):
     result["msg"] = _release_message(params["name"], record["network_policy"], policy_deleted, module.check_mode)
     if module.check_mode:
         result["plan"] = patch
+    else:
+        note = event_contract.released_note(caller_identity(kube, params["quarantined_by"]), params["reason"],
+                                            record["network_policy"], policy_deleted)
+        result["event"] = _record_event(module, kube, pod, event_contract.RELEASED, note, record["network_policy"])
     if module._diff:
         result["diff"] = report.diff_for(pod, patch)
     return result

@@ -210,7 +210,13 @@ options:
 notes:
   - RBAC needed - get on pods and pods/log; list on events, services and endpointslices; get on the owner kinds
     and on nodes (node summary); get on pods and nodes in metrics.k8s.io (metrics); get and create on pods/exec (exec,
-    copy_from); create on nodes/proxy (checkpoint); patch on pods (annotation); create on selfsubjectreviews (optional).
+    copy_from); create on nodes/proxy (checkpoint); patch on pods (annotation); create on selfsubjectreviews (optional);
+    create on events in API group events.k8s.io (the EvidenceCollected Event; without it the bundle is still
+    collected and RV(event) says the Event was not written).
+  - A finished collection is recorded as a Kubernetes Event on the pod (events.k8s.io/v1, reportingController
+    C(triage.k8s), reason V(EvidenceCollected), the note naming who, the bundle and its manifest checksum), so
+    C(kubectl describe pod) and C(kubectl events) show it; see C(docs/contract.md). Check mode and a failed
+    collection write no Event.
   - Secrets are never read. Copied binary files are not redacted (manifest.json lists them); checkpoint archives
     stay on the node.
   - Statuses in the manifest - V(ok); V(partial) some parts failed; V(failed); V(skipped) nothing to collect (for
@@ -328,6 +334,15 @@ annotation:
   returned: success, and on failure once the bundle is finished
   type: dict
   sample: {"written": true, "key": "triage.k8s/evidence", "value": "{\"bundle\":\"...\",\"collected_at\":\"...\",\"manifest_sha256\":\"...\"}"}
+event:
+  description:
+    - The Kubernetes Event (events.k8s.io/v1, reason V(EvidenceCollected)) recorded on the pod - C(written),
+      C(name), C(namespace), C(reason) and, when it was not written, C(error) (for a missing grant, the verb and
+      resource to grant). Not writing it never fails the collection; a warning says so too.
+  returned: success (not in check mode)
+  type: dict
+  sample: {"written": true, "name": "web-7d4b9c-x2x9k.9a8b7c6d5e4f3a2b", "namespace": "shop",
+           "reason": "EvidenceCollected", "error": null}
 would_collect:
   description: In check mode, the bundle path, items, log streams, commands and copies that would be collected.
   returned: check mode

@@ -32,6 +32,8 @@ from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact_object
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.run_annotate import annotate
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import caller_identity, read_pod
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined
+from ansible_collections.triage.k8s.plugins.module_utils._contract import events as event_contract
+from ansible_collections.triage.k8s.plugins.module_utils._k8s import events as pod_events
 
 
 def _utcnow():
@@ -117,6 +119,11 @@ def _collect_and_finish(module, kube, pod, items, bundle, identity, server, targ
         raise evidence_outcome.archive_failed(archive_error, result)
     result["msg"] = evidence_outcome.summary(evidence_outcome.on_disk(bundle), params["archive"],
                                              result["annotation"] if params["annotate"] else None)
+    note = event_contract.evidence_note(identity, result["bundle_name"], manifest_sha,
+                                        [f.get("item") for f in result["failed_items"]],
+                                        bool((result["annotation"] or {}).get("written")))
+    event = event_contract.pod_event(pod, event_contract.EVIDENCE_COLLECTED, note, pod_events.now(), pod_events.host())
+    result["event"] = pod_events.record(kube, event, module.warn)
     return result
 
 

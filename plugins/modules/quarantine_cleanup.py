@@ -127,7 +127,15 @@ notes:
   - RBAC needed - list and delete on pods; list and delete on networkpolicies; get on pods (to re-read a
     pod after a failed delete, and to look at the pod of a leftover NetworkPolicy); get (one namespace) or
     list (several) on namespaces to check the namespaces given exist - without it the module warns that it
-    could not check. See C(docs/rbac/cleanup.yaml).
+    could not check; create on events in API group events.k8s.io (the QuarantineExpired Event of each pod deleted;
+    without it the pods are still deleted, C(event) in RV(pods_deleted) says it was not written and a warning
+    names the missing grant); create on selfsubjectreviews (optional, who deletes, for that Event). See
+    C(docs/rbac/cleanup.yaml).
+  - Each pod deleted is recorded as a Kubernetes Event on it (events.k8s.io/v1, reportingController C(triage.k8s),
+    action V(Delete), reason V(QuarantineExpired), since cleanup deletes only expired quarantines), the note naming who
+    deleted it, why, and its quarantine record. Events outlive the pod until their TTL (the API server's
+    C(--event-ttl), one hour by default), so C(kubectl events) shows what happened to a pod that is gone. Check
+    mode writes no Event.
   - The module fails, after doing everything it could, when any delete failed or its outcome is unknown.
     The result still lists what was deleted, kept, failed and unknown, and the message names them.
   - The API layer retries throttling (429), server errors and lost answers of these preconditioned deletes
@@ -177,6 +185,8 @@ pods_deleted:
       (quarantined_at, quarantined_by, quarantine_reason, expires_at, evidence bundle, network_policy).
     - C(reevaluated) is true when the pod changed since it was listed and was decided again before deletion.
     - C(note), when present, says how a delete whose answer was lost was confirmed by reading the pod again.
+    - C(event) (not in check mode) is the Kubernetes Event recorded on the deleted pod - C(written), C(name),
+      C(namespace), C(reason) (V(QuarantineExpired)) and, when it was not written, C(error).
   returned: always
   type: list
   elements: dict
@@ -192,6 +202,8 @@ pods_deleted:
       evidence: shop-web-7d4b9c-x2x9k-20261122T030405Z
       network_policy: null
       reevaluated: false
+      event: {"written": true, "name": "web-7d4b9c-x2x9k.5e4d3c2b1a0f9e8d", "namespace": "shop",
+              "reason": "QuarantineExpired", "error": null}
 pods_skipped:
   description: Quarantined pods kept, each with why (not expired, no evidence, excluded namespace, changed since listed, ...).
   returned: always

@@ -40,6 +40,9 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import
     records_policy,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._contract import events as event_contract
+from ansible_collections.triage.k8s.plugins.module_utils._k8s import events as pod_events
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import caller_identity
 
 # Names listed in a failure message before "and N more".
 NAMES_SHOWN = 10
@@ -171,7 +174,10 @@ def cleanup(kube, config, check_mode, clock=utcnow, after_plan=None, warn=None):
         return _finish(result, check_mode, listed)
     if after_plan is not None:
         after_plan([pod for pod, _e in to_delete])
-    outcomes = _parallel(lambda pod, entry: delete_pod(kube, pod, entry, config, clock), to_delete, config["parallelism"])
+    who = caller_identity(kube, None) if to_delete else None
+    outcomes = _parallel(lambda pod, entry: _delete_and_record(kube, pod, entry, config, clock, who), to_delete,
+                         config["parallelism"])
+    _warn_unrecorded([entry for outcome, entry in outcomes if outcome == "deleted"], warn)
     pod_policies = []
     for (pod, _entry), (outcome, entry) in zip(to_delete, outcomes):
         result[OUTCOME_KEYS.get(outcome, "pods_skipped")].append(entry)
@@ -186,6 +192,32 @@ def cleanup(kube, config, check_mode, clock=utcnow, after_plan=None, warn=None):
         if key:
             result[key].append(entry)
     return _finish(result, check_mode, listed)
+
+
+def _delete_and_record(kube, pod, entry, config, clock, who):
+    """delete_pod, then the QuarantineExpired Event on the pod it deleted (entry["event"])."""
+    outcome, entry = delete_pod(kube, pod, entry, config, clock)
+    if outcome == "deleted":
+        note = event_contract.expired_note(who, entry["why"], entry.get("quarantined_at"), entry.get("quarantined_by"),
+                                           entry.get("quarantine_reason"), entry.get("evidence"),
+                                           entry.get("network_policy"))
+        event = event_contract.pod_event(pod, event_contract.QUARANTINE_EXPIRED, note, pod_events.now(),
+                                         pod_events.host())
+        entry = dict(entry, event=pod_events.write(kube, event))
+    return outcome, entry
+
+
+def _warn_unrecorded(entries, warn):
+    """One warning per distinct failure to write the Events of deleted pods (a missing grant fails them all)."""
+    missed = {}
+    for entry in entries:
+        event = entry.get("event") or {}
+        if event and not event["written"]:
+            missed.setdefault(event["error"], []).append(entry)
+    for error, pods in sorted(missed.items()):
+        if warn is not None:
+            warn("the pods were deleted, but no Kubernetes Event (reason %s) was recorded on pod(s) %s: %s"
+                 % (event_contract.QUARANTINE_EXPIRED, _names(_sorted(pods), None), error))
 
 
 def _names(entries, field="error", kind=""):

@@ -39,6 +39,8 @@ class Job:
     def passes(self, playbook, **extra_vars):
         proc, out = self.run(playbook, **extra_vars)
         assert proc.returncode == 0, out
+        # The role grants create on events.k8s.io events: every change's Event was written (docs/contract.md).
+        assert "no Kubernetes Event" not in out, out
         return out
 
     def denied(self, playbook, verb, resource, **extra_vars):

@@ -308,7 +308,7 @@ event:
       C(namespace), C(reason) (V(Quarantined), V(Released) or V(NetworkPolicyRestored)) and, when it was not
       written, C(error) (for a missing grant, the verb and resource to grant). Not writing it never fails the
       change; a warning says so too.
-    - V(null) when the run wrote nothing (check mode, or nothing to change): no Event is written then.
+    - V(null) when the run wrote nothing (check mode, or nothing to change), and then no Event is written either.
   returned: always
   type: dict
   sample: {"written": true, "name": "web-7d4b9c-x2x9k.3f1c2a9b8d7e6f50", "namespace": "shop",

@@ -6,9 +6,9 @@ pod's labels, annotations and ownerReferences, the Service's EndpointSlices, and
 bundle on disk. The other pod of the Deployment is left alone.
 
 Bound: the pod is quarantined and out of the Service's EndpointSlices within QUARANTINE_BOUND
-seconds of the POST to Alertmanager. Measured 5.2 s on the 2-core development machine with two
+seconds of the POST to Alertmanager. Measured 5 to 10 s on the 2-core development machine with
 other test runs going (about 1.5 s to the event: group_wait 1s; the rest is eda_quarantine.yml
-and the quarantine); the whole test takes about 15 s after the cluster is up."""
+and the quarantine); the whole test takes 15 to 22 s once the cluster is up."""
 
 import datetime
 import time

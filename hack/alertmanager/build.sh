@@ -58,7 +58,7 @@ export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 start=$(date +%s)
 ldflags="-s -w -X github.com/prometheus/common/version.Version=${ALERTMANAGER_VERSION#v} -X github.com/prometheus/common/version.Branch=HEAD"
 
-src=$(go mod download -json "$MODULE@$ALERTMANAGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p')
+src=$(go mod download -json "$MODULE@$ALERTMANAGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)",*/\1/p') || true
 [ -d "$src" ] || die "could not download $MODULE@$ALERTMANAGER_VERSION from the Go module proxy ($(go env GOPROXY))"
 
 log "building alertmanager $ALERTMANAGER_VERSION"

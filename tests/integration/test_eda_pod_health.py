@@ -38,7 +38,7 @@ def _source_vars(kubeconfig, context, namespace, **extra):
 
 
 def _quarantined(core, namespace):
-    return [p for p in core.list_namespaced_pod(namespace, label_selector="%s=true" % QUARANTINED).items]
+    return list(core.list_namespaced_pod(namespace, label_selector="%s=true" % QUARANTINED).items)
 
 
 def _triage(rb, transition=None):

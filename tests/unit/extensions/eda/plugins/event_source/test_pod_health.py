@@ -139,7 +139,7 @@ def test_watch_lists_then_watches_and_lists_again_after_expiry_and_outage(monkey
         monkeypatch, [[a], [a, b], "down", [a]],
         [[("set", b), ("del", "uid-a"), "expired"], ["down"]],
         label_selectors=["app=web", "tier=front"])
-    kinds = [k for k, _ in posted]
+    kinds = [entry[0] for entry in posted]
     assert kinds[:4] == ["list", "pod", "deleted", "list"]           # 410: a fresh LIST at once
     assert posted[1][1]["metadata"]["name"] == "b" and "managedFields" not in posted[1][1]["metadata"]
     assert posted[2][1] == "uid-a"
@@ -184,7 +184,7 @@ def test_main_puts_one_event_per_transition_on_the_queue(monkeypatch):
         task = asyncio.ensure_future(SOURCE["main"](queue, {"context": "kwok-x", "settle_seconds": 0,
                                                             "restart_threshold": 100}))
         events = []
-        for _ in range(2):
+        while len(events) < 2:
             events.append(await asyncio.wait_for(queue.get(), 10))
         task.cancel()
         with pytest.raises(asyncio.CancelledError):

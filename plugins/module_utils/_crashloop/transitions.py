@@ -34,6 +34,7 @@ UNHEALTHY_CLASSES = frozenset(FAIL_FAST_CLASSES | set(("probe_failure", "evicted
 STEADY_CLASSES = frozenset(("healthy", "completed"))
 OK = "ok"
 DEFAULTS = {"settle_seconds": 10, "debounce_seconds": 300}
+RECORD_KEYS = ("class", "explanation", "next_step", "restarts")
 
 
 def check_classes(classes):
@@ -161,7 +162,8 @@ class PodHealth(object):
 
     # -- the state machine ----------------------------------------------------------------------
     def _update(self, state, pod, record, now, initial):
-        state.last = record
+        # Only what an event carries: a full classification (containers, events) is ~3 KB a pod.
+        state.last = dict((key, record.get(key)) for key in RECORD_KEYS)
         state.pod = None if record["class"] in STEADY_CLASSES else pod
         key = self.key(record["class"])
         if state.stable is None and key == OK:

@@ -176,3 +176,20 @@ def test_the_source_resumes_after_an_api_server_restart_and_misses_no_transition
     assert sorted(pods) == sorted(set(pods)), "a transition reported twice: %s" % seen
     assert len([p for p in pods if p.startswith("before-")]) == 1 and pods.count(during) == 1, seen
     assert set(t for p, t, k in seen) == set(["unhealthy"]) and set(k for p, t, k in seen) == set(["crash_loop"]), seen
+
+
+def test_the_safety_switches_refuse_with_rc_0_and_change_nothing(ansible, core, api, namespace, tmp_path):
+    """playbooks/eda_quarantine.yml, as the rulebooks run it: dry run, allow-list and hourly budget each stop
+    before any evidence or change, with rc 0 and a line saying why."""
+    create(api, namespace, deployment_body("web", 1, {"app": "web"}, pod_annotations={SIM + "behavior": "crashloop"}))
+    pod = wait_list(core.list_namespaced_pod, lambda ps: ps and restart_count(ps[0]) >= 1, timeout=60,
+                    what="a crash-looping pod", namespace=namespace, label_selector="app=web")[0].metadata.name
+    base = {"pod": pod, "namespace": namespace, "kubeconfig": ansible.kubeconfig, "context": ansible.context,
+            "quarantine_evidence_dest": str(tmp_path / "evidence"), "max_quarantines_per_hour": 1000}
+    for extra, said in (({"dry_run": True}, "dry run: would collect evidence and quarantine"),
+                        ({"allowed_namespaces": ["elsewhere"]}, "refused: namespace %s is not in allowed_namespaces" % namespace),
+                        ({"max_quarantines_per_hour": 0}, "in the last hour, max_quarantines_per_hour is 0")):
+        proc = ansible.playbook("triage.k8s.eda_quarantine", extra_vars=dict(base, **extra))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert said in proc.stdout, proc.stdout
+    assert _quarantined(core, namespace) == [] and not os.path.exists(str(tmp_path / "evidence"))

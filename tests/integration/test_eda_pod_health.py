@@ -2,8 +2,8 @@
 against the local control plane, asserted from Kubernetes objects.
 
 Timings (printed with -s, stated in docs/eda.md): from a crash-looping Deployment's creation to its pod
-quarantined with an evidence bundle; settle_seconds is 2 here (a KWOK crash cycle is ~4 s: 1.5 s running,
-2.5 s in CrashLoopBackOff)."""
+quarantined with an evidence bundle; settle_seconds is 5 in that test (a KWOK crash cycle is ~4 s: 1.5 s
+running, 2.5 s in CrashLoopBackOff; from 3 restarts on crashloop_info's class stays crash_loop)."""
 
 import datetime
 import glob
@@ -18,8 +18,8 @@ from k8s_helpers import SIM, create, restart_count, deployment_body, endpoint_sl
 
 QUARANTINED = "triage.k8s/quarantined"
 QUARANTINED_AT = "triage.k8s/quarantined-at"
-# From the Deployment's creation to the quarantine annotation: what (a) asserts. Measured 25-40 s on
-# the 2-core CI machine (ansible-rulebook start included, ~6 s); the bound leaves room for a loaded host.
+# From the Deployment's creation to the quarantine annotation (ansible-rulebook already watching): what
+# the first test asserts. Measured 20-23 s on the 2-core CI machine; the bound leaves room for a loaded host.
 BOUND_SECONDS = 90
 
 

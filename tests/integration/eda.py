@@ -39,6 +39,15 @@ def java_home():
     raise RuntimeError("no Java 17 JDK: set JAVA_HOME (Debian: apt-get install openjdk-17-jdk-headless)")
 
 
+def read_log(path):
+    """A process's log so far ("" before it exists); for eda.py and the other process harnesses."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def rulebook_bin():
     path = os.path.join(BIN, "ansible-rulebook")
     if not os.path.exists(path):
@@ -93,11 +102,7 @@ class Rulebook(object):
         return self
 
     def log(self):
-        try:
-            with open(self.log_path, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_log(self.log_path)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None

@@ -14,7 +14,7 @@ import pytest
 from kubernetes import client
 
 from eda import rulebook_factory
-from k8s_helpers import SIM, create, restart_count, deployment_body, endpoint_slice_pods, service_body, wait_list, wait_pod, wait_ready_pods
+from k8s_helpers import SIM, create, restart_count, deployment_body, endpoint_slice_pods, service_body, sim_pod_body, wait_list, wait_pod, wait_ready_pods
 
 QUARANTINED = "triage.k8s/quarantined"
 QUARANTINED_AT = "triage.k8s/quarantined-at"
@@ -127,7 +127,7 @@ def test_crash_looping_deployment_is_quarantined_once_with_evidence(rulebook, ku
 def test_a_healthy_rollout_triggers_nothing(rulebook, kubeconfig, context, core, api, apps, namespace):
     create(api, namespace, deployment_body("web", 2, {"app": "web"}))
     wait_ready_pods(core, namespace, 2, "app=web")
-    rb = rulebook("triage.k8s.auto_quarantine", _source_vars(kubeconfig, context, namespace))
+    rb = rulebook("triage.k8s.auto_quarantine", _source_vars(kubeconfig, context, namespace, dry_run=True))
     rb.wait_for_log("triage.k8s.pod_health: watching", timeout=90)
     # A rollout: new ReplicaSet, pods created, started, Ready; old ones deleted.
     apps.patch_namespaced_deployment("web", namespace, {"spec": {"replicas": 3, "template": {
@@ -138,8 +138,14 @@ def test_a_healthy_rollout_triggers_nothing(rulebook, kubeconfig, context, core,
     wait_ready_pods(core, namespace, 3, "app=web")
     time.sleep(6)  # three settle periods
     assert _triage(rb) == []
+    assert "PLAY [" not in rb.log()
+    # The source was live all along: a crash-looping pod now is the one event (dry run: nothing changes).
+    create(api, namespace, sim_pod_body("canary", "crashloop"))
+    events = rb.wait_for(lambda r: _triage(r), 60, "the canary's crash loop")
+    assert [(e["pod"], e["transition"], e["class"], e["owner"]) for e in events] == [("canary", "unhealthy", "crash_loop", None)]
+    # Its job ran the guard only (a bare pod without Service is refused; anything else would be a dry run).
+    rb.wait_for(lambda r: "refused: " in r.log() or "dry run: " in r.log(), 90, "the canary's job")
     assert _quarantined(core, namespace) == []
-    assert "run_playbook" not in rb.log()
 
 
 def test_the_source_resumes_after_an_api_server_restart_and_misses_no_transition(rulebook, fault, fault_namespace,

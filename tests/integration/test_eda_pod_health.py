@@ -141,7 +141,7 @@ def test_a_healthy_rollout_triggers_nothing(rulebook, kubeconfig, context, core,
     assert "PLAY [" not in rb.log()
     # The source was live all along: a crash-looping pod now is the one event (dry run: nothing changes).
     create(api, namespace, sim_pod_body("canary", "crashloop"))
-    events = rb.wait_for(lambda r: _triage(r), 60, "the canary's crash loop")
+    events = rb.wait_for(_triage, 60, "the canary's crash loop")
     assert [(e["pod"], e["transition"], e["class"], e["owner"]) for e in events] == [("canary", "unhealthy", "crash_loop", None)]
     # Its job ran the guard only (a bare pod without Service is refused; anything else would be a dry run).
     rb.wait_for(lambda r: "refused: " in r.log() or "dry run: " in r.log(), 90, "the canary's job")

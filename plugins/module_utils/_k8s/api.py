@@ -339,14 +339,14 @@ class Kube(object):
             value = predicate(objects)
             if value or time.monotonic() >= deadline:
                 return value or None, objects
-            expired, value = self._follow(kind, namespace, version, objects, predicate, deadline,
-                                          label_selector, field_selector)
+            expired, value = self.follow(kind, namespace, version, objects, predicate, deadline,
+                                         label_selector, field_selector)
             if value:
                 return value, objects
             if not expired:
                 return None, objects
 
-    def _follow(self, kind, namespace, version, objects, predicate, deadline, label_selector, field_selector):
+    def follow(self, kind, namespace, version, objects, predicate, deadline, label_selector, field_selector):
         """Apply watch events to objects until predicate holds, the deadline, or expiry (410)."""
         query = _selecting(label_selector, field_selector, watch="true", resourceVersion=version,
                            allowWatchBookmarks="true")

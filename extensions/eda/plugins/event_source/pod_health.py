@@ -291,8 +291,8 @@ def watch(params, namespace, opts, post, stop, sleep=time.sleep, clock=time.mono
             failures = 0
             deadline = clock() + opts["relist_seconds"]
             # Kube's watch: events applied to _Forward, resumed from the last version when the stream breaks.
-            kube._follow("Pod", namespace, version, _Forward(post, stop), lambda objects: stop.is_set(),  # pylint: disable=protected-access
-                         deadline, label_selector, field_selector)
+            kube.follow("Pod", namespace, version, _Forward(post, stop), lambda objects: stop.is_set(),
+                        deadline, label_selector, field_selector)
         except _Stopped:
             return
         except TriageError as exc:

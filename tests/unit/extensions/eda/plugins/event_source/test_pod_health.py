@@ -59,7 +59,7 @@ class FakeKube(object):
             raise TriageError("connection refused", {"error_type": "connection"})
         return item, "100"
 
-    def _follow(self, kind, namespace, version, objects, predicate, deadline, label_selector, field_selector):
+    def follow(self, kind, namespace, version, objects, predicate, deadline, label_selector, field_selector):
         self.calls.append(("watch", version))
         steps = self.watches.pop(0) if self.watches else ["end"]
         for step in steps:

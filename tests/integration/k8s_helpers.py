@@ -2,6 +2,7 @@
 objects that make a simulated pod serve logs and exec."""
 
 import datetime
+import json
 import os
 import time
 
@@ -578,3 +579,18 @@ def require_stages(context, *stages):
     if missing:
         pytest.fail("cluster %s was created without the KWOK stage(s) %s of hack/cluster/stages: recreate it "
                     "(make cluster-down cluster-up, or localcluster.py down %s)" % (name, ", ".join(missing), name))
+
+
+# reportingController of the Events the collection writes on the pods it changes.
+CONTROLLER = "triage.k8s"
+
+
+def our_events(api, namespace, pod):
+    """Our Events about the pod, oldest first, listed as event pipelines would: events.k8s.io/v1
+    with a field selector on regarding.name. Listed as raw JSON and only ours turned into models:
+    the client's EventsV1Event model refuses other components' Events that lack an eventTime."""
+    response = client.EventsV1Api(api).list_namespaced_event(
+        namespace, field_selector="regarding.name=%s" % pod, _preload_content=False)
+    items = [item for item in json.loads(response.data)["items"] if item.get("reportingController") == CONTROLLER]
+    events = [api.deserialize(json.dumps(item), "EventsV1Event", None) for item in items]
+    return sorted(events, key=lambda e: e.event_time)

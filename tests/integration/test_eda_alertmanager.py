@@ -19,7 +19,7 @@ from kubernetes import client
 
 from alertmanager import Alertmanager, alert, free_port
 from eda import rulebook_factory
-from k8s_helpers import annotate_behavior, serving_deployment, wait_list, wait_not_in_slices, wait_pod
+from k8s_helpers import annotate_behavior, our_events, serving_deployment, wait_list, wait_not_in_slices, wait_pod
 
 QUARANTINE_BOUND = 60
 QUARANTINED = "triage.k8s/quarantined"
@@ -100,6 +100,9 @@ def test_an_alert_through_alertmanager_quarantines_the_pod_with_evidence(api, co
         manifests = list(evidence.glob("**/manifest.json"))
         assert manifests, "no evidence bundle under %s" % evidence
         assert any(sick in str(path) for path in manifests), manifests
+        # And what was done is on the pod for `kubectl events`.
+        reasons = [e.reason for e in our_events(api, namespace, sick)]
+        assert reasons.count("Quarantined") == 1 and "EvidenceCollected" in reasons, reasons
 
         # Alertmanager sends the group again (repeat_interval 4s): no second event, no second playbook run.
         rb.wait_for(lambda r: "1 repeat(s) so far" in r.log(), 30, "a repeated notification")

@@ -14,7 +14,8 @@ import pytest
 from kubernetes import client
 
 from eda import rulebook_factory
-from k8s_helpers import SIM, create, restart_count, deployment_body, endpoint_slice_pods, service_body, sim_pod_body, wait_list, wait_pod, wait_ready_pods
+from k8s_helpers import (SIM, create, deployment_body, endpoint_slice_pods, our_events, restart_count, service_body, sim_pod_body,
+                         wait_list, wait_pod, wait_ready_pods)
 
 QUARANTINED = "triage.k8s/quarantined"
 QUARANTINED_AT = "triage.k8s/quarantined-at"
@@ -115,6 +116,13 @@ def test_crash_looping_deployment_is_quarantined_once_with_evidence(rulebook, ku
              if any(r.controller for r in p.metadata.owner_references or [])]
     assert len(owned) == 2 and victim.metadata.name not in [p.metadata.name for p in owned]
     assert victim.metadata.name not in endpoint_slice_pods(client.DiscoveryV1Api(api), namespace, "web")
+    # What was done is on the pod for `kubectl events`: evidence before the relabel, one quarantine;
+    # and no replacement carries a Quarantined Event.
+    reasons = [e.reason for e in our_events(api, namespace, victim.metadata.name)]
+    assert reasons.count("Quarantined") == 1, reasons
+    assert "EvidenceCollected" in reasons[:reasons.index("Quarantined")], reasons
+    for pod in owned:
+        assert "Quarantined" not in [e.reason for e in our_events(api, namespace, pod.metadata.name)]
     unhealthy = _triage(rb, "unhealthy")
     assert unhealthy and all(e["class"] == "crash_loop" and e["namespace"] == namespace for e in unhealthy)
     assert victim.metadata.name in [e["pod"] for e in unhealthy]

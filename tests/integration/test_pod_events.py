@@ -8,17 +8,9 @@ import datetime
 
 from kubernetes import client
 
-from k8s_helpers import bearer_token_env, contract_pod_body, create, quarantine, serving_deployment, wait_list
+from k8s_helpers import CONTROLLER, bearer_token_env, contract_pod_body, create, our_events, quarantine, serving_deployment, wait_list
 
-CONTROLLER = "triage.k8s"
 GRANT = 'grant the "create" verb on "events" (API group "events.k8s.io")'
-
-
-def our_events(api, namespace, pod):
-    """Our Events about the pod, oldest first, listed as the brief's pipelines would: events.k8s.io/v1
-    with a field selector on regarding.name."""
-    items = client.EventsV1Api(api).list_namespaced_event(namespace, field_selector="regarding.name=%s" % pod).items
-    return sorted([e for e in items if e.reporting_controller == CONTROLLER], key=lambda e: e.event_time)
 
 
 def assert_event(event, reason, action, uid, note_has=()):

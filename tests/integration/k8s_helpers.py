@@ -594,3 +594,15 @@ def our_events(api, namespace, pod):
     items = [item for item in json.loads(response.data)["items"] if item.get("reportingController") == CONTROLLER]
     events = [api.deserialize(json.dumps(item), "EventsV1Event", None) for item in items]
     return sorted(events, key=lambda e: e.event_time)
+
+
+def labels_after_release(core, name, namespace, selector_labels):
+    """The labels of a released pod. After release the pod matches its ReplicaSet again, which adopts
+    it and may delete it at once as its surplus replica: a 404 then stands for the selector's labels,
+    since only a pod whose labels were restored is adopted (and only an adopted pod deleted)."""
+    try:
+        return core.read_namespaced_pod(name, namespace).metadata.labels or {}
+    except client.ApiException as exc:
+        if exc.status != 404:
+            raise
+        return dict(selector_labels)

@@ -33,7 +33,7 @@ from kubernetes import client
 
 from k8s_helpers import (
     bearer_token_env, contract_pod_body, contract_policy_body, crash_looping_pod, create,
-    deployment_body, endpoint_slice_pods, names_in, quarantine, serve_logs, serving_deployment, token_kubeconfig,
+    deployment_body, endpoint_slice_pods, labels_after_release, names_in, quarantine, serve_logs, serving_deployment, token_kubeconfig,
     wait_list,
 )
 
@@ -314,8 +314,8 @@ def test_quarantine_and_release_jobs(core, api, namespace, identities, tmp_path,
     release = AwxJob(tmp_path, api, identity, style, "release", {"pod": victim, "namespace": namespace}, host=host)
 
     release.assert_successful()
-    pod = core.read_namespaced_pod(victim, namespace)
-    assert "triage.k8s/quarantined" not in pod.metadata.labels and pod.metadata.labels["app"] == "web"
+    labels = labels_after_release(core, victim, namespace, {"app": "web"})
+    assert "triage.k8s/quarantined" not in labels and labels["app"] == "web"
     assert policy not in names_in(api, namespace, kind="NetworkPolicy")
     release.assert_no_token()
 

@@ -16,7 +16,7 @@ from kubernetes import client
 
 from k8s_helpers import (
     RBAC_DIR, bearer_token_env, contract_pod_body, contract_policy_body, crash_looping_pod, create,
-    deployment_body, names_in, pod_ready, serve_exec, serve_logs, serving_deployment, wait_list, wait_pod,
+    deployment_body, labels_after_release, names_in, pod_ready, serve_exec, serve_logs, serving_deployment, wait_list, wait_pod,
 )
 
 QUARANTINED = "triage.k8s/quarantined"
@@ -121,15 +121,7 @@ def test_quarantine_role_runs_quarantine_and_release(core, api, namespace, ident
 
     job.passes("release", pod=victim, namespace=namespace)
 
-    try:
-        labels = core.read_namespaced_pod(victim, namespace).metadata.labels
-    except client.ApiException as exc:
-        if exc.status != 404:
-            raise
-        # The released pod matched its ReplicaSet again, which adopted it and deleted it as the
-        # surplus replica: only a pod whose labels were restored is adopted.
-        labels = {}
-    assert QUARANTINED not in labels
+    assert QUARANTINED not in labels_after_release(core, victim, namespace, {"app": "web"})
     assert policy not in names_in(api, namespace, kind="NetworkPolicy")
 
 

@@ -30,7 +30,7 @@ import json
 import re
 from collections import OrderedDict
 
-from ansible_collections.triage.k8s.plugins.module_utils._crashloop.explain import CLASSES, NEXT_STEPS, template_values
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.explain import CLASSES, NEXT_STEPS, safe_text, template_values
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import container_problem, name_problem, namespace_problem
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import one_line
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
@@ -45,14 +45,6 @@ DEFAULTS = {
 }
 _PATH_RE = re.compile(r"/[A-Za-z0-9._~/-]*\Z")
 _LABEL_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_TEMPLATE_MARKS = re.compile(r"([{][{%#])|([}%#][}])")
-
-
-def safe_text(value):
-    """A string from an alert with Jinja's markers broken up ('{{' -> '{ {'), so it stays data
-    when ansible-playbook reads the event from its extra vars."""
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    return _TEMPLATE_MARKS.sub(lambda m: " ".join(m.group(0)), text)
 
 
 def check_classes(classes):

@@ -26,6 +26,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import as_int, one_line
 
 CLASSES = (
@@ -138,3 +140,15 @@ def explain(klass, fields, by_container=True):
     when the class has one); otherwise the pod as a whole is."""
     template = EXPLANATIONS[klass] if by_container and klass in EXPLANATIONS else POD_EXPLANATIONS[klass]
     return template.format_map(fields), NEXT_STEPS[klass].format_map(fields)
+
+
+# Jinja's opening and closing markers: '{{', '{%', '{#' and their ends.
+_TEMPLATE_MARKS = re.compile(r"([{][{%#])|([}%#][}])")
+
+
+def safe_text(value):
+    """Text from a workload or an alert (a container's termination message, an event, a label) with
+    Jinja's markers broken up ('{{' -> '{ {'), so it stays data when ansible-playbook reads an EDA
+    event from its extra vars."""
+    text = value if isinstance(value, str) else ("" if value is None else str(value))
+    return _TEMPLATE_MARKS.sub(lambda m: " ".join(m.group(0)), text)

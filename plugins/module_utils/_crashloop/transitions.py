@@ -22,7 +22,7 @@ __metaclass__ = type
 
 from datetime import timedelta
 
-from ansible_collections.triage.k8s.plugins.module_utils._crashloop.explain import CLASSES, FAIL_FAST_CLASSES
+from ansible_collections.triage.k8s.plugins.module_utils._crashloop.explain import CLASSES, FAIL_FAST_CLASSES, safe_text
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import format_rfc3339
 
 # The rollout gate's fail-fast classes, and two more that need a person: a pod whose probes keep
@@ -221,9 +221,10 @@ class PodHealth(object):
             "class": record["class"],
             "previous_class": previous_class,
             "transition": transition,
-            "reason": record.get("explanation") or "",
+            # The explanation and next step quote the pod's own messages: hostile text stays data.
+            "reason": safe_text(record.get("explanation") or ""),
             "restarts": int(record.get("restarts") or 0),
-            "next_step": record.get("next_step") or "",
+            "next_step": safe_text(record.get("next_step") or ""),
             "observed_at": format_rfc3339(now),
             "alert": None,
         }}

@@ -229,6 +229,19 @@ def test_owner_and_workload():
     assert controller_ref({"metadata": {"ownerReferences": [{"kind": "X", "name": "y"}]}}) is None
 
 
+def test_the_pods_own_text_in_an_event_stays_data():
+    """The reason and next step quote what the workload wrote (a termination message, an event):
+    the event reaches ansible-playbook as extra vars, so Jinja's markers are broken up."""
+    def hostile(p, now):
+        return {"class": "crash_loop", "explanation": "exit 1: {{ lookup('pipe', 'id') }} {% raw %}",
+                "next_step": "see {#x#}", "restarts": 3}
+    m = PodHealth("kwok-a", hostile, settle_seconds=0, debounce_seconds=0)
+    (event,) = triage(m.resync([pod("web-1", "crash_loop")], at(0)))
+    for text in (event["reason"], event["next_step"]):
+        assert "{{" not in text and "{%" not in text and "{#" not in text and "}}" not in text, text
+    assert "lookup('pipe', 'id')" in event["reason"]
+
+
 def test_with_the_real_classifier_a_crash_looping_pod_is_one_event():
     """classify_pod itself: CrashLoopBackOff then running again (restarts below the threshold:
     healthy) then CrashLoopBackOff for good: one unhealthy event."""

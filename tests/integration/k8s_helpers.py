@@ -606,3 +606,21 @@ def labels_after_release(core, name, namespace, selector_labels):
         if exc.status != 404:
             raise
         return dict(selector_labels)
+
+
+def ensure_default_service_account(api, namespace, wait=20):
+    """The namespace's default ServiceAccount, which bare pods need. kube-controller-manager makes it,
+    but right after a test restarted the API server its informers may still be backing off; after
+    `wait` seconds the test makes the same object itself (AlreadyExists: the controller won)."""
+    core = client.CoreV1Api(api)
+    try:
+        wait_list(core.list_namespaced_service_account, lambda sas: any(sa.metadata.name == "default" for sa in sas),
+                  timeout=wait, what="the default ServiceAccount", namespace=namespace)
+        return
+    except AssertionError:
+        pass
+    try:
+        core.create_namespaced_service_account(namespace, {"metadata": {"name": "default"}})
+    except client.ApiException as exc:
+        if exc.status != 409:
+            raise

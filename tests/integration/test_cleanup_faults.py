@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client
 
 from faults import Hook, background
-from k8s_helpers import contract_pod_body, contract_policy_body, create, names_in, wait_list
+from k8s_helpers import contract_pod_body, contract_policy_body, create, ensure_default_service_account, names_in
 
 CLEANUP = "triage.k8s.quarantine_cleanup"
 HOUR = datetime.timedelta(hours=1)
@@ -22,9 +22,7 @@ PARAMS = {"grace_period": 0, "parallelism": 1}  # one delete at a time: the hook
 def _scenario(api, namespace):
     """Three expired quarantines; p2 is isolated by np-p2, which goes after the pods."""
     # Bare pods need the namespace's default ServiceAccount, which the controller manager adds.
-    wait_list(client.CoreV1Api(api).list_namespaced_service_account,
-              lambda accounts: "default" in [a.metadata.name for a in accounts], timeout=60,
-              what="the default ServiceAccount", namespace=namespace)
+    ensure_default_service_account(api, namespace)
     past = datetime.datetime.now(datetime.timezone.utc) - 3 * HOUR
     uid = None
     for name in PODS:

@@ -11,7 +11,7 @@ import os
 from kubernetes import client
 
 from faults import Hook, background
-from k8s_helpers import contract_pod_body, create, sim_pod_body, wait_list, wait_pod
+from k8s_helpers import contract_pod_body, create, ensure_default_service_account, sim_pod_body, wait_pod
 
 EVIDENCE = "triage.k8s/evidence"
 ITEMS = ["manifest", "events"]
@@ -19,10 +19,9 @@ ITEMS = ["manifest", "events"]
 
 def _pod(fault, namespace, quarantined=True):
     core = client.CoreV1Api(fault.api)
-    # A bare pod needs the namespace's default ServiceAccount, which the controller manager makes
-    # (later than usual right after an earlier test started the API server again).
-    wait_list(core.list_namespaced_service_account, lambda sas: any(sa.metadata.name == "default" for sa in sas),
-              timeout=60, what="the default ServiceAccount", namespace=namespace)
+    # A bare pod needs the namespace's default ServiceAccount (late right after an earlier test
+    # started the API server again).
+    ensure_default_service_account(fault.api, namespace)
     if quarantined:
         body = contract_pod_body("victim", quarantined_at=datetime.datetime.now(datetime.timezone.utc))
     else:

@@ -38,6 +38,7 @@ $(COLLECTIONS)/ansible_collections/triage/k8s:
 binaries:
 	hack/cluster/build.sh
 	hack/alertmanager/build.sh
+	hack/versitygw/build.sh
 
 cluster-up: venv
 	$(CLUSTER) up

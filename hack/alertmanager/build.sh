@@ -18,17 +18,11 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=../cluster/versions.env
 . "$here/../cluster/versions.env"
+# shellcheck source=../lib/cache.sh
+. "$here/../lib/cache.sh"
 
 BINARIES=(alertmanager amtool)
 MODULE=github.com/prometheus/alertmanager
-
-log() { printf 'build: %s\n' "$*" >&2; }
-die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
-
-complete_dir() {
-  local d=$1 b
-  for b in "${BINARIES[@]}"; do [ -x "$d/$b" ] || return 1; done
-}
 
 if [ -n "${TRIAGE_K8S_AM_BIN_DIR:-}" ]; then
   complete_dir "$TRIAGE_K8S_AM_BIN_DIR" || die "TRIAGE_K8S_AM_BIN_DIR=$TRIAGE_K8S_AM_BIN_DIR lacks one of: ${BINARIES[*]}"
@@ -39,20 +33,15 @@ fi
 command -v go >/dev/null 2>&1 || die "Go is needed to build Alertmanager (go 1.26 or newer on PATH), or set TRIAGE_K8S_AM_BIN_DIR to a directory holding ${BINARIES[*]}"
 
 gover=$(go env GOVERSION)
-cache_root=${TRIAGE_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/triage-k8s}
 key="alertmanager-${ALERTMANAGER_VERSION}_${gover}"
-dest="$cache_root/bin/$key"
+dest=$(cache_dir "$key")
 
 if complete_dir "$dest"; then
   echo "$dest"
   exit 0
 fi
 
-mkdir -p "$cache_root/bin"
-work=$(mktemp -d "$cache_root/bin/.building-$key.XXXXXX")
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
-out="$work/bin"
-mkdir -p "$out"
+begin_build "$key"
 
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 start=$(date +%s)
@@ -74,8 +63,6 @@ done
 log "building amtool $ALERTMANAGER_VERSION"
 GOBIN="$out" go install -trimpath -tags netgo -ldflags "$ldflags" "$MODULE/cmd/amtool@$ALERTMANAGER_VERSION" || die "building amtool failed"
 
-complete_dir "$out" || die "build finished without every binary in $out"
-rm -rf "$dest"
-mv "$out" "$dest"
+finish_build "$dest"
 log "built in $(( $(date +%s) - start ))s into $dest"
 echo "$dest"

@@ -17,16 +17,10 @@ set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source=versions.env
 . "$here/versions.env"
+# shellcheck source=../lib/cache.sh
+. "$here/../lib/cache.sh"
 
 BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
-
-log() { printf 'build: %s\n' "$*" >&2; }
-die() { printf 'build: error: %s\n' "$*" >&2; exit 1; }
-
-complete_dir() {
-  local d=$1 b
-  for b in "${BINARIES[@]}"; do [ -x "$d/$b" ] || return 1; done
-}
 
 if [ -n "${TRIAGE_K8S_BIN_DIR:-}" ]; then
   complete_dir "$TRIAGE_K8S_BIN_DIR" || die "TRIAGE_K8S_BIN_DIR=$TRIAGE_K8S_BIN_DIR lacks one of: ${BINARIES[*]}"
@@ -37,20 +31,15 @@ fi
 command -v go >/dev/null 2>&1 || die "Go is needed to build the control plane (go 1.26 or newer on PATH), or set TRIAGE_K8S_BIN_DIR to a directory holding ${BINARIES[*]}"
 
 gover=$(go env GOVERSION)
-cache_root=${TRIAGE_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/triage-k8s}
 key="kube-${KUBE_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_${gover}"
-dest="$cache_root/bin/$key"
+dest=$(cache_dir "$key")
 
 if complete_dir "$dest"; then
   echo "$dest"
   exit 0
 fi
 
-mkdir -p "$cache_root/bin"
-work=$(mktemp -d "$cache_root/bin/.building-$key.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-out="$work/bin"
-mkdir -p "$out"
+begin_build "$key"
 
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local
 start=$(date +%s)
@@ -126,8 +115,6 @@ build_kwok
 if need etcd; then build_etcd; fi
 if need kube-apiserver || need kube-controller-manager || need kube-scheduler || need kubectl; then build_kube; fi
 
-complete_dir "$out" || die "build finished without every binary in $out"
-rm -rf "$dest"
-mv "$out" "$dest"
+finish_build "$dest"
 log "built in $(( $(date +%s) - start ))s into $dest"
 echo "$dest"

@@ -250,3 +250,34 @@ def fault_namespace(fault, request):
         core.delete_namespace(name, grace_period_seconds=0, propagation_policy="Background")
     except client.ApiException:
         pass
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """A real S3 server (versitygw) on 127.0.0.1 for the whole session: tests/integration/s3server.py.
+    A test that stops it starts it again (same port and data); one that must break it takes fresh_s3."""
+    from s3server import S3Server
+    server = S3Server(tmp_path_factory.mktemp("s3")).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fresh_s3(tmp_path):
+    """An S3 server of this test's own, to stop, restart or fill as it likes."""
+    from s3server import S3Server
+    server = S3Server(tmp_path / "s3").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def s3_bucket(s3):
+    """A fresh, empty bucket on the session's S3 server."""
+    if s3.proc is None:
+        s3.start()
+    return s3.make_bucket()

@@ -26,6 +26,12 @@ description:
     O(older_than) or a rule. A released pod no longer has the label and is never deleted.
   - With O(require_evidence=true) (the default), an expired pod without the C(triage.k8s/evidence)
     annotation written by P(triage.k8s.pod_evidence#module) is kept and reported.
+  - With O(require_evidence=remote), the annotation must also name a remote copy (written only after
+    P(triage.k8s.pod_evidence#module) verified its upload) in the bucket and under the prefix of
+    O(storage), and that copy must verify now - its C(manifest.json) in the store has the checksum the
+    annotation records, and every file it lists is there with its size and checksum - or the pod is kept
+    and the reason reported. The store is the one O(storage) names (its endpoint and credentials); an
+    endpoint written in a pod annotation is never used. These reads also happen in check mode.
   - Every delete carries the uid and resourceVersion the pod had when listed. A pod that changed in
     between is read again and decided again, and deleted (with the new preconditions) only if it still
     qualifies.
@@ -41,6 +47,7 @@ author:
   - triage.k8s developers (@triage-k8s)
 extends_documentation_fragment:
   - triage.k8s.k8s_auth
+  - triage.k8s.s3
   - triage.k8s.attributes
 attributes:
   check_mode:
@@ -91,9 +98,12 @@ options:
         required: true
   require_evidence:
     description:
-      - Keep (and report) expired pods that have no C(triage.k8s/evidence) annotation.
-        With V(false) they are deleted anyway.
-    type: bool
+      - V(true) - keep (and report) expired pods that have no C(triage.k8s/evidence) annotation.
+      - V(remote) - keep expired pods whose evidence is not stored, and verified, in O(storage) (see above);
+        needs O(storage.bucket). Use it where the disk the bundles were written to does not last, as in
+        an AWX job container.
+      - V(false) - delete expired pods whether or not evidence was collected.
+    type: raw
     default: true
   max_deletions:
     description:
@@ -172,6 +182,16 @@ EXAMPLES = r"""
         ttl: 2d
     exclude_namespaces: [kube-system, forensics]
 
+- name: Delete only pods whose evidence is in the incidents bucket and verifies there
+  triage.k8s.quarantine_cleanup:
+    older_than: 7d
+    require_evidence: remote
+    storage:
+      bucket: incidents
+      prefix: evidence/
+      # Keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or a role); a store other than AWS S3:
+      endpoint_url: https://s3.example.internal
+
 - name: Also delete pods nobody collected evidence for
   triage.k8s.quarantine_cleanup:
     namespaces: [staging]
@@ -183,6 +203,7 @@ pods_deleted:
   description:
     - Pods deleted (in check mode - that would be deleted), with why, and the quarantine record
       (quarantined_at, quarantined_by, quarantine_reason, expires_at, evidence bundle, network_policy).
+    - C(evidence_url) (with O(require_evidence=remote)) is where its verified evidence is stored.
     - C(reevaluated) is true when the pod changed since it was listed and was decided again before deletion.
     - C(note), when present, says how a delete whose answer was lost was confirmed by reading the pod again.
     - C(event) (not in check mode) is the Kubernetes Event recorded on the deleted pod - C(written), C(name),
@@ -200,6 +221,7 @@ pods_deleted:
       quarantine_reason: OOM at 03:00
       expires_at: "2026-11-23T03:04:05Z"
       evidence: shop-web-7d4b9c-x2x9k-20261122T030405Z
+      evidence_url: s3://incidents/evidence/shop-web-7d4b9c-x2x9k-20261122T030405Z/
       network_policy: null
       reevaluated: false
       event: {"written": true, "name": "web-7d4b9c-x2x9k.5e4d3c2b1a0f9e8d", "namespace": "shop",
@@ -265,6 +287,7 @@ would_delete_count:
 
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.run import run_cleanup
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.module import build_module, run_module
+from ansible_collections.triage.k8s.plugins.module_utils._s3.spec import STORAGE_SPEC
 
 ARGUMENT_SPEC = dict(
     namespaces=dict(type="list", elements="str", default=[]),
@@ -274,7 +297,8 @@ ARGUMENT_SPEC = dict(
         match=dict(type="str", required=True),
         ttl=dict(type="str", required=True),
     )),
-    require_evidence=dict(type="bool", default=True),
+    require_evidence=dict(type="raw", default=True),
+    storage=STORAGE_SPEC,
     max_deletions=dict(type="int", default=100),
     grace_period=dict(type="int"),
     parallelism=dict(type="int", default=5),

@@ -13,7 +13,9 @@ A pod is deleted only when all of these hold (docs/cleanup.md):
   - every clock that applies to it has run out: its own expires-at annotation (a promise made
     at quarantine time, never brought forward) and the TTL of the first matching rule, else
     older_than, counted from quarantined-at. A pod with none of these is never deleted;
-  - with require_evidence, it carries the evidence annotation written by pod_evidence.
+  - with require_evidence, it carries the evidence annotation written by pod_evidence; with
+    require_evidence: remote, that annotation names a remote copy, which run_evidence.py then
+    verifies in the store before the pod may go (evidence.py).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -30,6 +32,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import (
     ANN_QUARANTINED_AT,
     QUARANTINED_LABEL,
 )
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup import evidence as evidence_rules
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import namespace_problem
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined
@@ -157,6 +160,11 @@ def build_config(params):
     parallelism = params.get("parallelism", 5)
     if not isinstance(parallelism, int) or not 1 <= parallelism <= MAX_PARALLELISM:
         problems.append("parallelism must be between 1 and %d, got %r" % (MAX_PARALLELISM, parallelism))
+    require_evidence, problem = evidence_rules.evidence_mode(params.get("require_evidence", True))
+    if problem:
+        problems.append(problem)
+    elif require_evidence == evidence_rules.REMOTE and not (params.get("storage") or {}).get("bucket"):
+        problems.append("require_evidence: remote needs storage.bucket, the bucket whose copies this cleanup trusts")
     if problems:
         raise TriageError("invalid parameters, nothing was deleted: " + "; ".join(problems),
                           {"error_type": "invalid_parameters"})
@@ -166,7 +174,8 @@ def build_config(params):
         "older_than": older_than,
         "rules": rules,
         "orphan_min_age": orphan_min_age,
-        "require_evidence": bool(params.get("require_evidence", True)),
+        "require_evidence": require_evidence,
+        "storage": dict(params.get("storage") or {}),
         "max_deletions": max_deletions,
         "grace_period": grace,
         "parallelism": parallelism,
@@ -281,6 +290,13 @@ def _expiry_decision(pod, annotations, quarantined_at, now, config):
             return _keep("%s, but no evidence was collected (no %s annotation): kept; collect it with "
                          "triage.k8s.pod_evidence, or set require_evidence: false" % (why, ANN_EVIDENCE),
                          expires_at=format_rfc3339(expiry), rule=index)
+        if config["require_evidence"] == evidence_rules.REMOTE:
+            check, problem = evidence_rules.remote_requirement(evidence, config.get("storage"))
+            if problem:
+                return _keep("%s, but %s" % (why, problem), expires_at=format_rfc3339(expiry), rule=index)
+            # Deleted only once run_evidence.py has verified the remote copy (evidence.after_check).
+            return {"delete": True, "why": why, "expires_at": format_rfc3339(expiry), "rule": index,
+                    "verify_remote": check}
     return {"delete": True, "why": why, "expires_at": format_rfc3339(expiry), "rule": index}
 
 

@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup import decide as decide_mod
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup import policies as policies_mod
+from ansible_collections.triage.k8s.plugins.module_utils._cleanup.run_evidence import settle
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.run_delete import (
     delete_pod,
     delete_policy,
@@ -115,13 +116,14 @@ def _plan_policies(kube, config, now, pods, deleting):
     return linked, orphans, kept
 
 
-def plan(kube, config, now):
+def plan(kube, config, now, warn=None):
     """Everything decided before any write: pods to delete, pods kept (why), policies."""
     pods = list_objects(kube, "Pod", QUARANTINED_SELECTOR, config["namespaces"])
     delete, skipped = [], []
-    for pod in pods:
-        verdict = decide_mod.decide(pod, now, config)
+    for pod, verdict in settle(config, [(pod, decide_mod.decide(pod, now, config)) for pod in pods], warn):
         entry = pod_entry(pod, verdict["why"], verdict.get("expires_at"))
+        if verdict.get("evidence_url"):
+            entry["evidence_url"] = verdict["evidence_url"]
         (delete if verdict["delete"] else skipped).append((pod, entry))
     deleting = set(pod["metadata"].get("uid") for pod, _e in delete)
     linked, orphans, kept = _plan_policies(kube, config, now, pods, deleting)
@@ -157,7 +159,7 @@ def cleanup(kube, config, check_mode, clock=utcnow, after_plan=None, warn=None):
     """
     check_namespaces(kube, config["namespaces"], "check namespaces and context; nothing was deleted",
                      warn or (lambda _msg: None), with_keys=True)
-    planned = plan(kube, config, clock())
+    planned = plan(kube, config, clock(), warn)
     to_delete = planned["delete"]
     policies_for_deleted = sum(len(planned["linked"].get(p["metadata"]["uid"], [])) for p, _e in to_delete)
     limit = decide_mod.deletion_limit_error(len(to_delete), config["max_deletions"], _sorted(e for _p, e in to_delete),

@@ -72,7 +72,7 @@ DEFAULT = config(exclude_namespaces=["kube-system"], max_deletions=100)
 # --- parameters ---------------------------------------------------------------------------
 
 def test_defaults():
-    assert DEFAULT["older_than"] is None and DEFAULT["rules"] == [] and DEFAULT["require_evidence"] is True
+    assert DEFAULT["older_than"] is None and DEFAULT["rules"] == [] and DEFAULT["require_evidence"] == "annotation"
     assert DEFAULT["namespaces"] is None and DEFAULT["exclude_namespaces"] == frozenset(["kube-system"])
     assert DEFAULT["orphan_min_age"] == 600
 

@@ -1,5 +1,5 @@
 """The AWX jobs, run the way AWX runs them: ansible-runner on a private data dir laid out as AWX lays
-it out (env/envvars, env/extravars, env/settings, inventory/hosts, project/), with the example
+it out (tests/integration/awx_job.py: envvars, env/extravars, env/settings, inventory/hosts, project/), with the example
 project's one-line playbooks (examples/awx-project), survey answers from examples/awx/survey-*.json
 as unsafe extra vars, AWX's awx_* variables, and either credential style:
 
@@ -19,30 +19,20 @@ import datetime
 import json
 import os
 import re
-import shutil
-import stat
-import sys
-import tempfile
-import types
 
-import ansible_runner
 import pytest
 import yaml
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 from kubernetes import client
 
+import awx_job
+from awx_job import JOB_ID, JWT_PREFIX, PROJECT, REPO, kubeconfig_credential, load_survey
+from awx_job import _choices, check_answer as _check_answer
 from k8s_helpers import (
     bearer_token_env, contract_pod_body, contract_policy_body, crash_looping_pod, create,
     deployment_body, endpoint_slice_pods, labels_after_release, names_in, quarantine, serve_logs, serving_deployment, token_kubeconfig,
     wait_list,
 )
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PROJECT = os.path.join(REPO, "examples", "awx-project")
-AWX = os.path.join(REPO, "examples", "awx")
-COLLECTIONS = os.path.join(REPO, ".build", "collections")
-JWT_PREFIX = "eyJhbGciOi"  # base64 of '{"alg":', how every ServiceAccount token starts
-JOB_ID = 4242
 STYLES = ["bearer_token", "kubeconfig"]
 PLAYBOOKS = ["quarantine", "release", "collect_evidence", "crashloop_scan", "rollout_gate", "cleanup"]
 SURVEYS = {"quarantine": "quarantine", "release": "release", "collect_evidence": "evidence",
@@ -50,183 +40,36 @@ SURVEYS = {"quarantine": "quarantine", "release": "release", "collect_evidence":
 QUESTION_TYPES = ("text", "textarea", "password", "integer", "float", "multiplechoice", "multiselect")
 
 
-# ---------------------------------------------------------------- what AWX does before ansible-runner
-
-def load_survey(name):
-    with open(os.path.join(AWX, "survey-%s.json" % name)) as f:
-        return json.load(f)
-
-
-def _choices(question):
-    choices = question["choices"]
-    return choices.split("\n") if isinstance(choices, str) else list(choices)
-
-
-def _check_answer(question, value):
-    kind, var = question["type"], question["variable"]
-    if kind in ("text", "textarea", "password"):
-        assert isinstance(value, str), (var, value)
-        assert question.get("min") is None or len(value) >= question["min"], (var, value)
-        assert question.get("max") is None or len(value) <= question["max"], (var, value)
-    elif kind in ("integer", "float"):
-        assert isinstance(value, int if kind == "integer" else (int, float)) and not isinstance(value, bool), (var, value)
-        assert question.get("min") is None or value >= question["min"], (var, value)
-        assert question.get("max") is None or value <= question["max"], (var, value)
-    elif kind == "multiplechoice":
-        assert value in _choices(question), (var, value)
-    else:
-        assert isinstance(value, list) and set(value) <= set(_choices(question)), (var, value)
-
-
-def survey_extra_vars(name, answers):
-    """What AWX passes for a survey: the answers (checked against the questions) and the default of
-    every question left unanswered, when it has one; a multiselect arrives as a list."""
-    spec = load_survey(name)["spec"]
-    out = {}
-    for question in spec:
-        var = question["variable"]
-        if var in answers:
-            value = answers[var]
-        elif question.get("default") is not None:
-            value = question["default"]
-            if question["type"] == "multiselect":
-                value = value.split("\n")
-        else:
-            assert not question["required"], "the survey requires an answer for %s" % var
-            continue
-        _check_answer(question, value)
-        out[var] = value
-    unknown = set(answers) - set(q["variable"] for q in spec)
-    assert not unknown, "not in survey %s: %s" % (name, sorted(unknown))
-    return out
-
-
-class _Unsafe(str):
-    pass
-
-
-class _AwxDumper(yaml.SafeDumper):
-    """Writes env/extravars as AWX does: values marked unsafe tagged !unsafe, never templated."""
-
-
-_AwxDumper.add_representer(_Unsafe, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value)))
-
-
-def _mark_unsafe(value):
-    if isinstance(value, str):
-        return _Unsafe(value)
-    if isinstance(value, list):
-        return [_mark_unsafe(v) for v in value]
-    if isinstance(value, dict):
-        return dict((k, _mark_unsafe(v)) for k, v in value.items())
-    return value
-
-
-def awx_meta_vars(template):
-    return {"awx_job_id": JOB_ID, "tower_job_id": JOB_ID, "awx_job_launch_type": "manual",
-            "awx_job_template_id": 7, "awx_job_template_name": template, "awx_user_id": 3,
-            "awx_user_name": "oncall", "awx_user_email": "oncall@example.invalid", "awx_inventory_id": 1,
-            "awx_inventory_name": "clusters", "awx_project_revision": "0" * 40, "awx_execution_node": "awx-ee"}
-
-
-def _private_file(directory, content):
-    """tempfile.mkstemp in env/, mode 0600: how AWX writes credential files."""
-    handle, path = tempfile.mkstemp(dir=directory)
-    with os.fdopen(handle, "w") as f:
-        f.write(content)
-    os.chmod(path, stat.S_IRUSR | stat.S_IWUSR)
-    return path
-
-
-def kubeconfig_credential_env(kubeconfig, context, env_dir):
-    """Render examples/awx/credential-type-kubeconfig.yml's injectors as AWX does (sandboxed Jinja,
-    one private file per `template.*` entry, `tower.filename.<name>` naming it)."""
-    with open(os.path.join(AWX, "credential-type-kubeconfig.yml")) as f:
-        credential_type = yaml.safe_load(f)
-    inputs = {"kubeconfig": kubeconfig, "context": context}
-    ids = [field["id"] for field in credential_type["inputs"]["fields"]]
-    assert set(inputs) == set(ids) and set(credential_type["inputs"]["required"]) <= set(ids)
-    sandbox = ImmutableSandboxedEnvironment()
-    files = {}
-    for label, template in credential_type["injectors"]["file"].items():
-        files[label.split(".", 1)[1]] = _private_file(env_dir, sandbox.from_string(template).render(**inputs))
-
-    tower = types.SimpleNamespace(filename=types.SimpleNamespace(**files))
-    return dict((var, sandbox.from_string(template).render(tower=tower, **inputs))
-                for var, template in credential_type["injectors"]["env"].items())
-
-
 class AwxJob:
-    """One job: the private data dir, the credential, the run and what it left."""
+    """One job against one cluster: the private data dir (awx_job.AwxJob), the credential, the run
+    and what it left."""
 
     def __init__(self, tmp_path, api, identity, style, playbook, answers, template_vars=None, host="localhost"):
         self.token = identity.token()
         self.style = style
-        self.pdd = str(tmp_path / ("job-%s" % playbook))
-        env_dir = os.path.join(self.pdd, "env")
-        os.makedirs(env_dir, mode=0o700)
-        os.makedirs(os.path.join(self.pdd, "inventory"))
-        shutil.copytree(PROJECT, os.path.join(self.pdd, "project"))
-        with open(os.path.join(self.pdd, "inventory", "hosts"), "w") as f:
-            f.write("%s ansible_connection=local\n" % host)
-        if host != "localhost":  # the playbooks' hosts are "{{ target | default('localhost') }}"
-            template_vars = dict(template_vars or {}, target=host)
         if style == "bearer_token":
-            credential = bearer_token_env(api, self.token, env_dir)
+            def credential(env_dir):
+                return bearer_token_env(api, self.token, env_dir)
         else:
-            credential = kubeconfig_credential_env(token_kubeconfig(api, self.token, "awx-cluster"), "awx-cluster",
-                                                   env_dir)
-        envvars = {
-            "JOB_ID": str(JOB_ID), "AWX_HOST": "https://awx.example.invalid",
-            "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS, "ANSIBLE_RETRY_FILES_ENABLED": "False",
-            "ANSIBLE_HOST_KEY_CHECKING": "False",
-            # The execution environment's ansible-playbook is this virtualenv's.
-            "PATH": os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")]),
-        }
-        envvars.update(credential)
-        # AWX tags every string it passes !unsafe, except the job template's own extra vars
-        # (ALLOW_JINJA_IN_EXTRA_VARS=template, the default).
-        extravars = _mark_unsafe(awx_meta_vars(playbook))
-        extravars.update(template_vars or {})
-        extravars.update(_mark_unsafe(survey_extra_vars(SURVEYS[playbook], answers)))
-        with open(os.path.join(env_dir, "envvars"), "w") as f:
-            yaml.safe_dump(envvars, f)
-        with open(os.path.join(env_dir, "extravars"), "w") as f:
-            yaml.dump(extravars, f, Dumper=_AwxDumper)
-        with open(os.path.join(env_dir, "settings"), "w") as f:
-            yaml.safe_dump({"job_timeout": 600, "pexpect_timeout": 5, "suppress_ansible_output": True}, f)
-        self.runner = ansible_runner.run(private_data_dir=self.pdd, playbook="%s.yml" % playbook, ident=str(JOB_ID),
-                                         quiet=True)
-        self.events = list(self.runner.events)
-        with open(os.path.join(self.runner.config.artifact_dir, "stdout")) as f:
-            self.stdout = f.read()
-        stats = [e for e in self.events if e.get("event") == "playbook_on_stats"]
-        self.artifacts = stats[-1]["event_data"].get("artifact_data", {}) if stats else {}
+            credential = kubeconfig_credential(token_kubeconfig(api, self.token, "awx-cluster"), "awx-cluster")
+        self.job = awx_job.AwxJob(tmp_path / ("job-%s" % playbook), playbook, survey=SURVEYS[playbook],
+                                  answers=answers, template_vars=template_vars, inventory=host,
+                                  credentials=[credential], secrets=[self.token])
+        self.pdd, self.runner, self.events = self.job.pdd, self.job.runner, self.job.events
+        self.stdout, self.artifacts = self.job.stdout, self.job.artifacts
 
     def assert_successful(self):
-        assert self.runner.rc == 0 and self.runner.status == "successful", self.stdout
+        self.job.assert_successful()
 
     def assert_no_token(self, *elsewhere):
         """Walk everything the job left outside env/ (where AWX itself writes the credential):
         artifacts (stdout, job events, command, ...), reports and bundles under project/, and the
         directories given (reports written outside the private data dir)."""
-        leaks = []
-        for top in (self.pdd,) + elsewhere:
-            for root, dirs, files in os.walk(top):
-                if root == self.pdd:
-                    dirs.remove("env")
-                for name in files:
-                    path = os.path.join(root, name)
-                    with open(path, "rb") as f:
-                        data = f.read()
-                    if self.token.encode() in data or JWT_PREFIX.encode() in data:
-                        leaks.append(os.path.relpath(path, self.pdd))
         assert self.events and self.stdout
-        for text in [self.stdout] + [json.dumps(e) for e in self.events]:
-            assert self.token not in text and JWT_PREFIX not in text
+        leaks = self.job.leaks(*elsewhere)
         expected = []
         if self.style == "bearer_token":
-            # ansible-runner itself records the environment it was given (env/envvars and the
+            # ansible-runner itself records the environment it was given (the job's envvars and the
             # credential's variables) in artifacts/<ident>/command. That is the credential as AWX
             # handed it over, not output: the token is there only as K8S_AUTH_API_KEY.
             command = os.path.join("artifacts", str(JOB_ID), "command")
@@ -236,7 +79,7 @@ class AwxJob:
             assert recorded["env"].pop("K8S_AUTH_API_KEY") == self.token
             rest = json.dumps(recorded)
             assert self.token not in rest and JWT_PREFIX not in rest
-        assert sorted(leaks) == expected, leaks
+        assert leaks == expected, leaks
 
 
 # ---------------------------------------------------------------- the example files themselves

@@ -111,9 +111,13 @@ pods:
       description: Whether C(expires_at) has passed.
       type: bool
     evidence:
-      description: Whether evidence was collected (the C(triage.k8s/evidence) annotation), the bundle's name and when.
+      description:
+        - Whether evidence was collected (the C(triage.k8s/evidence) annotation), the bundle's name and when.
+        - C(url) is where its verified copy in object storage is (C(s3://bucket/prefix/)), or null when it
+          was not uploaded (see P(triage.k8s.pod_evidence#module) O(triage.k8s.pod_evidence#module:storage)).
       type: dict
-      sample: {"exists": true, "name": "shop-web-7d4b9c-x2x9k-20261122T030405Z", "collected_at": "2026-11-22T03:10:00Z"}
+      sample: {"exists": true, "name": "shop-web-7d4b9c-x2x9k-20261122T030405Z", "collected_at": "2026-11-22T03:10:00Z",
+               "url": "s3://incidents/evidence/shop-web-7d4b9c-x2x9k-20261122T030405Z/"}
     owner:
       description: The controller at quarantine time (apiVersion, kind, name, uid), or null for a bare pod.
       type: dict
@@ -144,7 +148,7 @@ pods:
       age_seconds: 93600
       expires_at: "2026-11-23T03:04:05Z"
       expired: true
-      evidence: {"exists": false, "name": null, "collected_at": null}
+      evidence: {"exists": false, "name": null, "collected_at": null, "url": null}
       owner: {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d4b9c", "uid": "9f0e..."}
       network_policy: null
       network_policy_missing: false

@@ -40,7 +40,7 @@ def test_describes_every_quarantined_pod_and_counts(api, core, namespace, ansibl
     assert expired["owner"] == owner and expired["network_policy"] == "triage-quarantine-expired-1"
     assert expired["health"] == {"phase": "Running", "ready": True, "restarts": 0, "terminating": False}
     assert pods["future"]["expired"] is False and pods["future"]["evidence"] == {
-        "exists": False, "name": None, "collected_at": None}
+        "exists": False, "name": None, "collected_at": None, "url": None}
     assert pods["future"]["health"]["restarts"] >= 1
     assert pods["no-ttl"]["expires_at"] is None and pods["no-ttl"]["expired"] is False
     assert [p["name"] for p in result["look_alikes"]] == ["label-only"]

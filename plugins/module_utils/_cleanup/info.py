@@ -42,6 +42,13 @@ def health(pod):
     }
 
 
+def _remote_url(evidence):
+    """Where the verified remote copy is (the annotation's remote.url), or None."""
+    remote = (evidence or {}).get("remote")
+    url = remote.get("url") if isinstance(remote, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
 def info_entry(pod, now):
     """One quarantined pod, as quarantine_info returns it (now: an aware UTC datetime)."""
     meta = pod.get("metadata") or {}
@@ -63,7 +70,8 @@ def info_entry(pod, now):
         "expired": bool(until and now >= until),
         "evidence": {"exists": bool(evidence and evidence.get("bundle")),
                      "name": evidence.get("bundle") if evidence else None,
-                     "collected_at": evidence.get("collected_at") if evidence else None},
+                     "collected_at": evidence.get("collected_at") if evidence else None,
+                     "url": _remote_url(evidence)},
         "owner": record["owner"],
         "network_policy": record["network_policy"],
         "original_labels": record["original_labels"],

@@ -120,3 +120,10 @@ def test_after_check():
     assert not bad["delete"] and "does not verify (manifest.json has another checksum)" in bad["why"]
     down = evidence.unchecked(verdict, check, "the endpoint refused the connection")
     assert not down["delete"] and "could not be checked" in down["why"] and down["evidence_url"] == REMOTE["url"]
+
+
+def test_quarantine_info_shows_where_the_remote_copy_is():
+    from ansible_collections.triage.k8s.plugins.module_utils._cleanup.info import info_entry
+    assert info_entry(expired_pod(record()), NOW)["evidence"]["url"] == REMOTE["url"]
+    assert info_entry(expired_pod(record(remote=None)), NOW)["evidence"]["url"] is None
+    assert info_entry(expired_pod(record(remote={"url": 7})), NOW)["evidence"]["url"] is None

@@ -21,6 +21,9 @@ description:
     C(k8s_server) (the API server URL) and C(k8s_namespace) (the context's namespace, only when
     the context sets one). The playbooks of this collection pass C(k8s_kubeconfig) and
     C(k8s_context) to every module through C(module_defaults: group/triage.k8s.k8s)."
+  - "The C(all) group gets one variable, C(k8s_fleet_hosts): the sorted names of every host this
+    source (and any other source of this plugin in the same inventory) produced. The roles
+    C(crashloop_scan) and C(cleanup) use it to tell which slice of an AWX sliced job they run in."
   - Credentials are never copied. Tokens, passwords, client certificates and keys, exec and
     auth-provider settings stay in the kubeconfig file; only the names, the file path and the
     server URL above reach host variables, the inventory cache and messages. User names and
@@ -260,6 +263,13 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if group:
             group = self.inventory.add_group(group)
         strict = self.get_option("strict")
+        # Every host of this source, once, as a variable of the all group (not per host: the list on
+        # every host would be O(n^2) in what AWX stores). AWX keeps all-group variables as the
+        # inventory's variables and puts them into every slice's inventory, which is how a sliced
+        # job can tell which slice it is (docs/awx.md). Other sources in the same inventory add theirs.
+        fleet = set(record["context"] for record in chosen)
+        fleet.update(self.inventory.groups["all"].get_vars().get("k8s_fleet_hosts") or [])
+        self.inventory.set_variable("all", "k8s_fleet_hosts", sorted(fleet))
         for record in chosen:
             host = record["context"]
             self.inventory.add_host(host, group=group or None)

@@ -65,6 +65,7 @@ def test_ansible_inventory_lists_one_host_per_context(ansible, clusters, kubecon
             "k8s_context": name,
             "k8s_cluster": cluster,
             "k8s_server": servers[cluster],
+            "k8s_fleet_hosts": sorted(clusters["contexts"]),  # the all group's variable, merged in by --list
         }
 
     # The users' credentials (client certificate and key files here) never show, not even their paths.

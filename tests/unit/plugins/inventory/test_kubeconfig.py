@@ -127,6 +127,7 @@ def test_one_host_per_context_with_its_vars_and_the_default_group(tmp_path):
         "k8s_cluster": "prod-eu-cluster",
         "k8s_server": "https://prod-eu.example.test:6443",
         "k8s_namespace": "shop",
+        "k8s_fleet_hosts": ["prod-eu", "prod-us", "staging-eu"],  # the all group's, merged in by --list
     }
     # No namespace in the context: no k8s_namespace at all. No interpreter unless asked.
     assert run.hostvars("prod-us") == {
@@ -135,7 +136,25 @@ def test_one_host_per_context_with_its_vars_and_the_default_group(tmp_path):
         "k8s_context": "prod-us",
         "k8s_cluster": "prod-us-cluster",
         "k8s_server": "https://prod-us.example.test:6443",
+        "k8s_fleet_hosts": ["prod-eu", "prod-us", "staging-eu"],
     }
+
+
+def test_every_host_of_the_source_is_listed_once_on_the_all_group(tmp_path):
+    """AWX stores all-group variables as the inventory's variables and gives them to every slice of a
+    sliced job: k8s_fleet_hosts is how a slice finds its place (docs/awx.md)."""
+    run = run_inventory(tmp_path, {"kubeconfig": [FLEET], "exclude_contexts": ["staging-*"]},
+                        args=("--list", "--export"))
+    inv = run.inventory
+    assert inv["all"]["vars"] == {"k8s_fleet_hosts": ["prod-eu", "prod-us"]}
+    assert all("k8s_fleet_hosts" not in hvars for hvars in inv["_meta"]["hostvars"].values())
+    # A second source of the plugin in the same inventory adds its hosts.
+    first = write_config(tmp_path, {"kubeconfig": [FLEET], "include_contexts": ["prod-us"]}, name="a.kubeconfig.yml")
+    second = write_config(tmp_path, {"kubeconfig": [FLEET], "include_contexts": ["staging-eu"]}, name="b.kubeconfig.yml")
+    proc = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", first, "-i", second, "--list", "--export"],
+                          env=_env(tmp_path), cwd=str(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=120, check=False)
+    assert Run(proc).inventory["all"]["vars"] == {"k8s_fleet_hosts": ["prod-us", "staging-eu"]}
 
 
 def test_credentials_never_reach_the_inventory_output(tmp_path):
@@ -171,7 +190,7 @@ def test_credentials_never_reach_the_inventory_output(tmp_path):
     # User entries' names are not copied either, only what the host variables list.
     run = run_inventory(tmp_path, config)
     for host, hvars in run.inventory["_meta"]["hostvars"].items():
-        assert set(hvars) - {"ansible_python_interpreter", "copy"} <= HOST_VARS, (host, hvars)
+        assert set(hvars) - {"ansible_python_interpreter", "copy", "k8s_fleet_hosts"} <= HOST_VARS, (host, hvars)
     assert "prod-eu-admin" not in run.stdout and "staging-token" not in run.stdout
 
 

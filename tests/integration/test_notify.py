@@ -1,0 +1,330 @@
+"""triage.k8s.notify through ansible-playbook against a local receiver (tests/integration/receiver.py):
+what arrives, retries (429/5xx with Retry-After, capped), no retry of 4xx, check mode, the
+TRIAGE_K8S_NOTIFY_URL fallback, and that the URL (a secret) is never shown. No cluster needed,
+except for the quarantine role tests at the end."""
+
+import json
+import os
+import time
+import uuid
+
+import pytest
+import yaml
+
+from conftest import AnsibleRunner
+from k8s_helpers import deployment, pod_ready, service, wait_list
+from receiver import Receiver, running
+
+
+@pytest.fixture(name="receiver")
+def receiver_for_this_file():
+    """The receiver fixture of receiver.py, here too while conftest does not offer it."""
+    with running() as server:
+        yield server
+
+
+def _runner(tmp_path):
+    return AnsibleRunner(None, None, str(tmp_path))
+
+
+def _notify(tmp_path, args, check=False, env=None, verbosity=""):
+    """Run triage.k8s.notify once; return (result, everything ansible-playbook printed)."""
+    out = os.path.join(str(tmp_path), "result-%s.json" % uuid.uuid4().hex)
+    task = {"name": "under test", "triage.k8s.notify": args, "register": "result", "ignore_errors": True}
+    if check:
+        task["check_mode"] = True
+    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": [
+        task,
+        {"name": "save result", "ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": out, "mode": "0600"},
+         "check_mode": False},
+    ]}]
+    proc = _runner(tmp_path).playbook_content(play, env=env, args=[verbosity] if verbosity else [])
+    printed = proc.stdout + proc.stderr
+    assert os.path.exists(out), printed
+    with open(out) as handle:
+        return json.load(handle), printed
+
+
+def _secret_parts(receiver):
+    return [receiver.url, receiver.path, receiver.path.rsplit("/", 1)[-1]]
+
+
+def _assert_url_hidden(receiver, *texts):
+    for text in texts:
+        if not isinstance(text, str):
+            text = json.dumps(text)
+        for secret in _secret_parts(receiver):
+            assert secret not in text, "the webhook URL (%s) leaked:\n%s" % (secret, text)
+
+
+ITEM = {"namespace": "shop", "pod": "web-7d4b9c-x2x9k", "reason": "OOM at 03:00", "class": "oom_killed",
+        "next_step": "raise the memory limit", "evidence_url": "s3://evidence/prod/shop-web-7d4b9c-x2x9k/"}
+
+
+def test_slack_notification_arrives_as_slack_takes_it(receiver, tmp_path):
+    result, printed = _notify(tmp_path, {"url": receiver.url, "event": "quarantine", "cluster": "prod-eu",
+                                         "items": [ITEM], "summary": {"quarantined": 1}}, verbosity="-vvv")
+    assert result["changed"] is True and result["sent"] is True, result
+    assert result["status"] == 200 and result["attempts"] == 1 and result["delivery"] == "sent"
+    got = receiver.wait(1)
+    assert len(receiver.requests) == 1
+    request = got[0]
+    assert request["path"] == receiver.path
+    assert request["headers"]["content-type"] == "application/json; charset=utf-8"
+    assert request["json"] == result["payload"]
+    body = request["json"]
+    assert body["blocks"][0]["text"]["text"] == "triage.k8s quarantine on prod-eu: 1 pod"
+    section = body["blocks"][-1]["text"]["text"]
+    assert "*shop/web-7d4b9c-x2x9k* \u2014 oom_killed" in section
+    assert "Evidence: `s3://evidence/prod/shop-web-7d4b9c-x2x9k/`" in section
+    assert ("Release: `ansible-playbook triage.k8s.release -e pod=web-7d4b9c-x2x9k -e namespace=shop -e context=prod-eu`"
+            in section)
+    assert "the webhook (http://127.0.0.1:%d/...)" % receiver.port in result["msg"]
+    # Even at -vvv (the invocation is printed) the URL shows nowhere.
+    _assert_url_hidden(receiver, printed, result)
+
+
+def test_json_notification_with_a_token_header(receiver, tmp_path):
+    token = "Bearer tok-%s" % uuid.uuid4().hex
+    result, printed = _notify(tmp_path, {"url": receiver.url, "format": "json", "event": "scan", "cluster": "c1",
+                                         "headers": {"Authorization": token},
+                                         "items": [ITEM, {"pod": "lonely"}], "summary": {"unhealthy": 2}},
+                              verbosity="-vvv")
+    assert result["sent"] is True, result
+    body = receiver.wait(1)[0]
+    assert body["headers"]["authorization"] == token
+    payload = body["json"]
+    assert payload["source"] == "triage.k8s" and payload["version"] == 1 and payload["event"] == "scan"
+    assert payload["cluster"] == "c1" and payload["summary"] == {"unhealthy": 2}
+    assert payload["items"][1] == {"namespace": None, "pod": "lonely", "reason": None, "class": None,
+                                   "next_step": None, "evidence_url": None, "release_command": None, "note": None}
+    assert payload["generated_at"].endswith("Z")
+    assert token not in printed and token.split()[1] not in json.dumps(result)
+    _assert_url_hidden(receiver, printed, result)
+
+
+def test_hostile_and_non_ascii_text_arrive_escaped(receiver, tmp_path):
+    item = dict(ITEM, reason="<!channel> @here crash \u65e5\u672c\u8a9e & <@U123|boss>", pod="w\u00e9b-1")
+    result, _ = _notify(tmp_path, {"url": receiver.url, "event": "quarantine", "cluster": "z\u00fcrich",
+                                   "items": [item]})
+    assert result["sent"] is True, result
+    text = receiver.wait(1)[0]["json"]["text"]
+    assert "&lt;!channel&gt; @\u2060here crash \u65e5\u672c\u8a9e &amp; &lt;@\u2060U123|boss&gt;" in text
+    assert "w\u00e9b-1" in text and "z\u00fcrich" in text
+    assert "<!channel>" not in receiver.requests[0]["body"]
+
+
+def test_5xx_and_429_are_retried_honouring_retry_after(receiver, tmp_path):
+    receiver.fail_next(1, status=503, retry_after=1)
+    receiver.fail_next(1, status=429, retry_after=2)
+    started = time.monotonic()
+    result, printed = _notify(tmp_path, {"url": receiver.url, "event": "cleanup", "cluster": "c", "retries": 3})
+    assert result["sent"] is True and result["attempts"] == 3, result
+    assert [r["status"] for r in receiver.wait(3)] == [503, 429, 200]
+    assert [h["waited"] for h in result["history"]] == [1.0, 2.0, 0.0]
+    gaps = [b["at"] - a["at"] for a, b in zip(receiver.requests, receiver.requests[1:])]
+    assert gaps[0] >= 0.9 and gaps[1] >= 1.9, gaps
+    assert time.monotonic() - started < 30
+    _assert_url_hidden(receiver, printed, result)
+
+
+def test_a_huge_retry_after_is_capped(receiver, tmp_path):
+    receiver.fail_next(1, status=429, retry_after=3600)
+    started = time.monotonic()
+    result, _ = _notify(tmp_path, {"url": receiver.url, "event": "scan", "retry_max_delay": 1})
+    assert result["sent"] is True and result["attempts"] == 2, result
+    assert result["history"][0]["waited"] == 1.0
+    assert time.monotonic() - started < 30
+
+
+def test_4xx_is_not_retried_and_fails_with_an_actionable_message(receiver, tmp_path):
+    receiver.fail_next(1, status=404, body="no_service")
+    result, printed = _notify(tmp_path, {"url": receiver.url, "event": "scan", "retries": 3}, verbosity="-vvv")
+    assert result["failed"] is True and result["changed"] is False and result["sent"] is False, result
+    assert result["attempts"] == 1 and len(receiver.wait(1)) == 1
+    time.sleep(0.5)
+    assert len(receiver.requests) == 1
+    msg = result["msg"]
+    assert msg.startswith("notification not sent: the webhook (http://127.0.0.1:%d/...) answered HTTP 404 (no_service)"
+                          % receiver.port), msg
+    assert "not retried" in msg and "check the URL" in msg and "Nothing else was changed" in msg
+    assert "Traceback" not in printed
+    _assert_url_hidden(receiver, printed, result)
+
+
+def test_a_wrong_path_gets_the_receivers_404(receiver, tmp_path):
+    url = receiver.url.replace(receiver.path, "/hook/wrong/one")
+    result, printed = _notify(tmp_path, {"url": url, "event": "scan"})
+    assert result["failed"] is True and result["status"] == 404, result
+    assert "/hook/wrong/one" not in printed and "/hook/wrong/one" not in json.dumps(result)
+
+
+def test_5xx_until_the_retries_run_out(receiver, tmp_path):
+    receiver.fail_next(5, status=500)
+    result, printed = _notify(tmp_path, {"url": receiver.url, "event": "scan", "retries": 2, "retry_max_delay": 0})
+    assert result["failed"] is True and result["attempts"] == 3 and result["status"] == 500, result
+    assert [h["status"] for h in result["history"]] == [500, 500, 500]
+    assert "after 3 attempts" in result["msg"] and "try later" in result["msg"]
+    assert len(receiver.wait(3)) == 3
+    _assert_url_hidden(receiver, printed, result)
+
+
+def test_fail_on_error_false_warns_instead(receiver, tmp_path):
+    receiver.fail_next(1, status=403, body="forbidden")
+    result, printed = _notify(tmp_path, {"url": receiver.url, "event": "scan", "fail_on_error": False})
+    assert not result.get("failed") and result["sent"] is False and result["changed"] is False, result
+    assert "[WARNING]: notification not sent: the webhook (http://127.0.0.1:%d/...) answered HTTP 403" % receiver.port \
+        in " ".join(printed.split())
+    _assert_url_hidden(receiver, printed, result)
+
+
+def test_check_mode_sends_nothing_and_returns_the_payload(receiver, tmp_path):
+    result, printed = _notify(tmp_path, {"url": receiver.url, "event": "quarantine", "items": [ITEM]}, check=True)
+    assert result["changed"] is True and result["sent"] is False and result["delivery"] == "check_mode", result
+    assert result["attempts"] == 0
+    assert result["payload"]["blocks"][0]["text"]["text"].startswith("triage.k8s quarantine on")
+    assert "would send a slack notification (quarantine, 1 pod)" in result["msg"]
+    time.sleep(0.5)
+    assert receiver.requests == []
+    _assert_url_hidden(receiver, printed, result)
+
+
+def test_the_url_from_the_environment(receiver, tmp_path):
+    result, printed = _notify(tmp_path, {"event": "evidence", "cluster": "c"},
+                              env={"TRIAGE_K8S_NOTIFY_URL": receiver.url}, verbosity="-vvv")
+    assert result["sent"] is True, result
+    assert receiver.wait(1)[0]["json"]["blocks"][0]["text"]["text"] == "triage.k8s evidence on c: 0 pods"
+    _assert_url_hidden(receiver, printed, result)
+
+
+def test_no_url_at_all_says_where_to_set_one(tmp_path):
+    env = {"TRIAGE_K8S_NOTIFY_URL": ""}
+    result, _ = _notify(tmp_path, {"event": "scan"}, env=env)
+    assert result["failed"] is True
+    assert "no webhook URL: set the url option or the TRIAGE_K8S_NOTIFY_URL environment variable" in result["msg"]
+
+
+def test_a_url_that_is_not_http_is_refused_without_showing_it(tmp_path):
+    result, printed = _notify(tmp_path, {"event": "scan", "url": "hooks.example/services/T/B/secretpart"})
+    assert result["failed"] is True
+    assert "url must be an http:// or https:// URL" in result["msg"]
+    assert "secretpart" not in printed and "secretpart" not in json.dumps(result)
+
+
+def test_nothing_listening_is_retried_then_reported(tmp_path):
+    dead = Receiver().start()
+    url = dead.url
+    dead.stop()
+    result, printed = _notify(tmp_path, {"url": url, "event": "scan", "retries": 1, "retry_max_delay": 0})
+    assert result["failed"] is True and result["attempts"] == 2 and result["status"] is None, result
+    assert "could not be reached: connection refused" in result["msg"], result["msg"]
+    assert dead.path not in printed and dead.path not in json.dumps(result)
+
+
+def test_a_timeout_may_have_delivered(receiver, tmp_path):
+    receiver.delay_next(3)
+    result, printed = _notify(tmp_path, {"url": receiver.url, "event": "scan", "timeout": 1, "retries": 0})
+    receiver.delay_next(0)
+    assert result["failed"] is True and result["delivery"] == "unknown", result
+    # It may have arrived (it did: the receiver has it), so it counts as a change.
+    assert result["changed"] is True
+    assert "may still have arrived" in result["msg"]
+    assert len(receiver.wait(1, timeout=10)) == 1
+    _assert_url_hidden(receiver, printed, result)
+
+
+# -- the quarantine role (needs a cluster) --------------------------------------------------------
+
+def _ready_pods(core, namespace, selector, count):
+    return wait_list(core.list_namespaced_pod, lambda ps: len([p for p in ps if pod_ready(p)]) >= count,
+                     timeout=60, what="%d ready pods" % count, namespace=namespace, label_selector=selector)
+
+
+def _play(ansible, name, extra, kubeconfig, context, env=None):
+    proc = ansible.playbook("triage.k8s.%s" % name, extra_vars=dict(extra, kubeconfig=kubeconfig, context=context),
+                            env=dict({"ANSIBLE_SHOW_CUSTOM_STATS": "1"}, **(env or {})))
+    return proc, proc.stdout + proc.stderr
+
+
+def _custom_stats(out):
+    """The CUSTOM STATS ansible-playbook prints at the end (ANSIBLE_SHOW_CUSTOM_STATS)."""
+    marker = "CUSTOM STATS:"
+    assert marker in out, out
+    text = out.split(marker, 1)[1]
+    start = text.index("{")
+    depth = 0
+    for index, char in enumerate(text[start:], start):
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth == 0:
+            return yaml.safe_load(text[start:index + 1])
+    raise AssertionError(out)
+
+
+def test_quarantine_and_release_playbooks_notify(core, apps, namespace, ansible, kubeconfig, context, receiver):
+    labels = {"app": "shop"}
+    apps.create_namespaced_deployment(namespace, deployment("shop", 2, labels))
+    core.create_namespaced_service(namespace, service("shop", labels))
+    sick = sorted(p.metadata.name for p in _ready_pods(core, namespace, "app=shop", 2))[0]
+
+    notify = {"url": receiver.url, "format": "json"}
+    proc, out = _play(ansible, "quarantine", {"pod": sick, "namespace": namespace, "reason": "<!channel> it hurts",
+                                              "ttl": "2h", "collect_evidence": False, "triage_notify": notify},
+                      kubeconfig, context)
+    assert proc.returncode == 0, out
+    payload = receiver.wait(1)[0]["json"]
+    assert payload["event"] == "quarantine" and payload["cluster"] == context
+    assert payload["summary"]["quarantined"] == 1
+    assert payload["summary"]["traffic"] == "out of shop"
+    item = payload["items"][0]
+    assert item["namespace"] == namespace and item["pod"] == sick
+    assert item["reason"] == "<!channel> it hurts"
+    assert item["release_command"] == "ansible-playbook triage.k8s.release -e pod=%s -e namespace=%s -e context=%s" % (
+        sick, namespace, context)
+    assert item["next_step"].startswith("investigate: kubectl --context %s -n %s logs %s" % (context, namespace, sick))
+    assert item["note"].startswith("quarantined, expires 20")
+    assert item["evidence_url"] is None
+    stats = _custom_stats(out)
+    assert stats["triage_notifications"][0]["sent"] is True
+    assert stats["triage_notifications"][0]["event"] == "quarantine"
+    _assert_url_hidden(receiver, out)
+
+    proc, out = _play(ansible, "release", {"pod": sick, "namespace": namespace, "triage_notify": notify},
+                      kubeconfig, context)
+    assert proc.returncode == 0, out
+    payload = receiver.wait(2)[1]["json"]
+    assert payload["event"] == "release" and payload["summary"] == {"released": 1}
+    assert payload["items"][0]["pod"] == sick and payload["items"][0]["release_command"] is None
+    _assert_url_hidden(receiver, out)
+
+
+def test_a_failed_notification_does_not_fail_the_quarantine(core, apps, namespace, ansible, kubeconfig, context,
+                                                            receiver):
+    labels = {"app": "shop"}
+    apps.create_namespaced_deployment(namespace, deployment("shop", 2, labels))
+    sick = sorted(p.metadata.name for p in _ready_pods(core, namespace, "app=shop", 2))[0]
+    receiver.fail_next(10, status=500)
+    proc, out = _play(ansible, "quarantine", {"pod": sick, "namespace": namespace, "collect_evidence": False,
+                                              "triage_notify": {"retries": 1, "retry_max_delay": 0}},
+                      kubeconfig, context, env={"TRIAGE_K8S_NOTIFY_URL": receiver.url})
+    assert proc.returncode == 0, out
+    assert "%s/%s is quarantined" % (namespace, sick) in out
+    flat = " ".join(out.split())
+    assert "[WARNING]: notification not sent: the webhook (http://127.0.0.1:%d/...) answered HTTP 500" % receiver.port \
+        in flat, out
+    assert len(receiver.wait(2)) == 2
+    stats = _custom_stats(out)["triage_notifications"][0]
+    assert stats["sent"] is False and stats["attempts"] == 2 and stats["status"] == 500
+    assert core.read_namespaced_pod(sick, namespace).metadata.labels.get("triage.k8s/quarantined") == "true"
+    _assert_url_hidden(receiver, out)
+
+
+def test_no_url_means_no_notification(core, apps, namespace, ansible, kubeconfig, context, receiver):
+    labels = {"app": "shop"}
+    apps.create_namespaced_deployment(namespace, deployment("shop", 2, labels))
+    sick = sorted(p.metadata.name for p in _ready_pods(core, namespace, "app=shop", 2))[0]
+    proc, out = _play(ansible, "quarantine", {"pod": sick, "namespace": namespace, "collect_evidence": False},
+                      kubeconfig, context, env={"TRIAGE_K8S_NOTIFY_URL": ""})
+    assert proc.returncode == 0, out
+    assert "triage_notifications" not in _custom_stats(out)
+    time.sleep(0.5)
+    assert receiver.requests == []

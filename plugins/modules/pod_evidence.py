@@ -40,15 +40,25 @@ description:
   - When the pod is quarantined (see M(triage.k8s.pod_quarantine)), it is annotated with
     C(triage.k8s/evidence), the bundle name, the sha256 of its manifest.json and the time, in one
     merge patch guarded by resourceVersion. Cleanup relies on it.
+  - With O(storage), the finished bundle is uploaded to S3-compatible object storage under
+    C(<storage.prefix>/<bundle name>/) - every file at its relative path, then C(manifest.json); with O(archive) the
+    C(.tar.gz) as C(<storage.prefix>/<bundle name>.tar.gz) plus C(<storage.prefix>/<bundle name>/manifest.json).
+    Each object is read back (its SHA256 checksum and size against the file, whose sha256 must still be the
+    manifest's), then the bundle is verified as cleanup will verify it. Only then does the annotation get
+    C(remote) (bucket, key prefix, manifest key, endpoint, number of objects, time), written in the same single
+    PATCH. A failed upload or verification keeps the local bundle, writes the annotation without C(remote) (so a
+    cleanup requiring remote evidence keeps the pod), and fails the task with C(changed=true) and a message saying
+    what was and was not written. Nothing local is ever deleted; nothing is uploaded in check mode.
 author:
   - triage.k8s developers (@triage-k8s)
 extends_documentation_fragment:
   - triage.k8s.k8s_auth
+  - triage.k8s.s3
   - triage.k8s.attributes
 attributes:
   check_mode:
     support: full
-    details: Reads the pod and reports what would be collected (items, log streams, commands, bundle path); writes nothing.
+    details: Reads the pod and reports what would be collected (items, log streams, commands, bundle path, the remote URL); writes and uploads nothing.
   diff_mode:
     support: none
 options:
@@ -249,6 +259,19 @@ EXAMPLES = r"""
     redact_patterns:
       - 'sessionid=(?P<secret>[0-9a-f]+)'
 
+- name: Collect and store in S3-compatible storage; the annotation names the verified copy
+  triage.k8s.pod_evidence:
+    name: web-7d4b9c-x2x9k
+    namespace: shop
+    dest: /tmp/evidence
+    storage:
+      bucket: incident-evidence
+      prefix: prod-eu
+      endpoint_url: https://minio.example:9000
+      access_key: "{{ s3_access_key }}"
+      secret_key: "{{ s3_secret_key }}"
+      sse: AES256
+
 - name: Only what disappears first (before relabelling a pod)
   triage.k8s.pod_evidence:
     name: web-7d4b9c-x2x9k
@@ -347,13 +370,27 @@ would_collect:
   description: In check mode, the bundle path, items, log streams, commands and copies that would be collected.
   returned: check mode
   type: dict
+remote:
+  description:
+    - With O(storage), the remote copy - C(url) (C(s3://BUCKET/PREFIX/BUNDLE/)), C(verified), C(objects) (each
+      C(path), C(key), C(url), C(size), C(sha256), C(status) V(uploaded) or V(present)), C(error) (why it is not
+      verified), and C(record), the annotation's C(remote), when verified.
+  returned: with O(storage), after the bundle is finished, also on failure
+  type: dict
+  sample: {"url": "s3://incident-evidence/prod-eu/kind-a_shop_web-1_20261201T030405Z/", "verified": true,
+           "objects": [{"key": "prod-eu/kind-a_shop_web-1_20261201T030405Z/manifest.json", "status": "uploaded"}],
+           "error": null}
 partial:
   description: Path of the incomplete C(.partial) directory left behind when the bundle could not be finished, else null.
   returned: always after the bundle directory was created, also on failure
   type: str
 """
 
+from ansible.module_utils.basic import missing_required_lib
+
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.plan import ITEMS
+from ansible_collections.triage.k8s.plugins.module_utils._s3.client import HAS_BOTO3
+from ansible_collections.triage.k8s.plugins.module_utils._s3.spec import STORAGE_SPEC, wanted
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.run import run_evidence
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.module import build_module, run_module
 
@@ -390,11 +427,14 @@ ARGUMENT_SPEC = dict(
     notes=dict(type="dict", default={}),
     workers=dict(type="int", default=4),
     timeout=dict(type="int", default=60),
+    storage=STORAGE_SPEC,
 )
 
 
 def main():
     module = build_module(ARGUMENT_SPEC, supports_check_mode=True)
+    if wanted(module.params["storage"]) and not HAS_BOTO3:
+        module.fail_json(msg=missing_required_lib("boto3"), changed=False)
     run_module(module, run_evidence)
 
 

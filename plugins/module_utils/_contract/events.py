@@ -153,11 +153,13 @@ def released_note(who, reason=None, policy=None, policy_deleted=False):
     return text + (('; reason: "%s"' % reason) if reason else "")
 
 
-def evidence_note(who, bundle, manifest_sha256=None, failed=(), annotated=False):
+def evidence_note(who, bundle, manifest_sha256=None, failed=(), annotated=False, remote_url=None):
     text = "Evidence collected by %s: bundle %s" % (_by(who), bundle)
     if manifest_sha256:
         text += " (manifest.json sha256 %s)" % manifest_sha256
     text += "; %s" % ("failed items: %s" % ", ".join(failed) if failed else "every item collected")
+    if remote_url:
+        text += "; stored and verified at %s" % remote_url
     if annotated:
         text += "; recorded in the triage.k8s/evidence annotation"
     return text

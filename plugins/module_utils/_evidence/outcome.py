@@ -24,6 +24,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import A
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import ARCHIVE_SUFFIX, MANIFEST
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.plan import failed_and_skipped
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.upload_outcome import remote_changed, remote_phrase
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined
 
 ANNOTATE_ATTEMPTS = 5
@@ -52,8 +53,9 @@ def on_disk(bundle):
     return facts
 
 
-def summary(facts, archive_wanted, annotation):
-    """`Written: ... Not written: ...` for the message of any outcome."""
+def summary(facts, archive_wanted, annotation, remote=None, remote_wanted=False):
+    """`Written: ... Not written: ...` for the message of any outcome; remote is the result's
+    `remote` (upload_outcome), remote_wanted whether the storage option asked for one."""
     written, missing = [], []
     if facts.get("bundle"):
         written.append("the bundle %s (manifest.json: complete=%s)" % (facts["bundle"], facts.get("complete")))
@@ -65,6 +67,11 @@ def summary(facts, archive_wanted, annotation):
     if archive_wanted:
         (written if facts.get("archive") else missing).append(
             "the archive %s" % facts["archive"] if facts.get("archive") else "the archive")
+    stored, not_stored = remote_phrase(remote, remote_wanted)
+    if stored:
+        written.append(stored)
+    if not_stored:
+        missing.append(not_stored)
     unknown = ""
     if annotation is not None:
         why = annotation.get("note") or annotation.get("error")
@@ -78,9 +85,10 @@ def summary(facts, archive_wanted, annotation):
                                                 unknown)
 
 
-def failure(exc, bundle, archive_wanted, annotation=None):
-    """The TriageError to report after exc, once the bundle exists: what is on disk and in the
-    cluster, `changed` true when anything was written, the message saying what was and was not."""
+def failure(exc, bundle, archive_wanted, annotation=None, remote_wanted=False):
+    """The TriageError to report after exc, once the bundle exists: what is on disk, in the store
+    and in the cluster, `changed` true when anything was written, the message saying what was and
+    was not."""
     facts = on_disk(bundle)
     details = dict(exc.details)
     for key, value in facts.items():
@@ -91,9 +99,10 @@ def failure(exc, bundle, archive_wanted, annotation=None):
     annotation = details.get("annotation") if details.get("annotation") is not None else annotation
     details["annotation"] = annotation
     details["changed"] = bool(facts["bundle"] or facts["partial"] or facts["archive"]
-                              or (annotation or {}).get("written"))
+                              or (annotation or {}).get("written") or remote_changed(details.get("remote")))
     msg = exc.msg.rstrip()
-    return TriageError("%s%s %s" % (msg, "" if msg.endswith(".") else ".", summary(facts, archive_wanted, annotation)),
+    return TriageError("%s%s %s" % (msg, "" if msg.endswith(".") else ".",
+                                    summary(facts, archive_wanted, annotation, details.get("remote"), remote_wanted)),
                        details)
 
 

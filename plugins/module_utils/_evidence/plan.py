@@ -264,10 +264,13 @@ def failed_and_skipped(items):
     return failed, skipped
 
 
-def annotation_value(bundle, manifest_sha256, collected_at):
-    """The triage.k8s/evidence annotation (docs/contract.md): compact JSON, sorted keys."""
-    return json.dumps({"bundle": bundle, "manifest_sha256": manifest_sha256, "collected_at": collected_at},
-                      sort_keys=True, separators=(",", ":"))
+def annotation_value(bundle, manifest_sha256, collected_at, remote=None):
+    """The triage.k8s/evidence annotation (docs/contract.md): compact JSON, sorted keys; `remote`
+    (where the verified copy in object storage is) only after a verified upload."""
+    value = {"bundle": bundle, "manifest_sha256": manifest_sha256, "collected_at": collected_at}
+    if remote:
+        value["remote"] = remote
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def check_mode_plan(pod, params, items, bundle_path, quarantined):

@@ -2,7 +2,8 @@
 # Copyright: triage.k8s contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """pod_evidence's body: validate, read the pod once, collect the items in parallel with a bounded
-pool into `<bundle>.partial`, write the manifest, rename, archive, annotate a quarantined pod.
+pool into `<bundle>.partial`, write the manifest, rename, archive, upload to object storage and
+read it back (with the storage option: run_upload.py), annotate a quarantined pod.
 Any failure after the bundle directory exists reports what is on disk (evidence_outcome).
 Only I/O and its order are here: every decision is in plan.py, manifest.py, outcome.py, bundle.py."""
 
@@ -30,6 +31,10 @@ from ansible_collections.triage.k8s.plugins.module_utils._evidence.collect_logs 
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.manifest import build_manifest, module_result
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact_objects import Redaction
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.run_annotate import annotate
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.run_upload import check_storage, upload_bundle
+from ansible_collections.triage.k8s.plugins.module_utils._evidence import upload_outcome
+from ansible_collections.triage.k8s.plugins.module_utils._s3 import keys as s3_keys, plan as s3_plan
+from ansible_collections.triage.k8s.plugins.module_utils._s3.spec import wanted as storage_wanted
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.lookup import caller_identity, read_pod
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined
 from ansible_collections.triage.k8s.plugins.module_utils._contract import events as event_contract
@@ -45,6 +50,9 @@ def run_evidence(module):
     kube = connect(params)
     api_client, target = kube.api_client, kube.target
     items = plan.validate_params(params, getattr(api_client, "impersonation", None))
+    storage = params.get("storage") if storage_wanted(params.get("storage")) else None
+    if storage:
+        check_storage(storage, params["timeout"])  # bad options fail here, before anything is written
     pod = read_pod(kube, params["name"], params["namespace"])
     plan.check_containers(pod, params, items)
     started = _utcnow()
@@ -57,9 +65,11 @@ def run_evidence(module):
         problem = dest_problem(dest)
         if problem:
             raise TriageError("dest %s cannot receive the bundle: %s" % (dest, problem), {"error_type": "dest"})
-        return {"changed": True, "would_collect": plan.check_mode_plan(pod, params, items, os.path.join(dest, name),
-                                                                       quarantined),
-                "msg": "check mode: nothing was collected or written"}
+        would = plan.check_mode_plan(pod, params, items, os.path.join(dest, name), quarantined)
+        if storage:
+            would["remote"] = s3_keys.url(storage["bucket"], s3_plan.bundle_prefix(storage.get("prefix"), name))
+        return {"changed": True, "would_collect": would,
+                "msg": "check mode: nothing was collected, written or uploaded"}
     identity = caller_identity(kube, params["collected_by"])
     bundle = Bundle.create(dest, name)
     stale = bundle.interrupted()
@@ -67,20 +77,21 @@ def run_evidence(module):
         module.warn("earlier collections for this pod were interrupted and left incomplete bundles in %s: %s "
                     "(inspect or delete them)" % (dest, ", ".join(stale)))
     # From here on something is on disk: every outcome reports it (evidence_outcome.failure).
+    remote = bool(storage)
     try:
-        return _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started)
+        return _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started, storage)
     except TriageError as exc:
-        raise evidence_outcome.failure(exc, bundle, params["archive"])
+        raise evidence_outcome.failure(exc, bundle, params["archive"], remote_wanted=remote)
     except KeyboardInterrupt:
         interrupted = TriageError("interrupted: the collection stopped before the bundle was finished.")
-        raise evidence_outcome.failure(interrupted, bundle, params["archive"])
+        raise evidence_outcome.failure(interrupted, bundle, params["archive"], remote_wanted=remote)
     except Exception as exc:  # a bug must still say what it left on disk
         error = translate_exception(exc, None, None, target=target)
         error.details["exception"] = traceback.format_exc()
-        raise evidence_outcome.failure(error, bundle, params["archive"])
+        raise evidence_outcome.failure(error, bundle, params["archive"], remote_wanted=remote)
 
 
-def _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started):
+def _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started, storage):
     params = module.params
     ctx = Collection(kube, pod, params, bundle, Redaction.from_params(params),
                      client_factory=lambda: sibling_api_client(kube.api_client))
@@ -103,11 +114,16 @@ def _collect_and_finish(module, kube, pod, items, bundle, identity, server, targ
             result["archive"], result["archive_sha256"], result["archive_size"] = bundle.archive()
         except TriageError as exc:  # the bundle is complete: still annotate, then fail
             archive_error = exc.msg
+    if storage:  # before the checks below: whatever was collected should outlive this host
+        archived = {"path": result["archive"], "sha256": result["archive_sha256"], "size": result["archive_size"]} \
+            if result.get("archive") else None
+        result["remote"] = upload_bundle(storage, final, manifest, manifest_sha, archived, params["timeout"])
+    verified = (result.get("remote") or {}).get("record")
     missing = plan.required_failures(results, params["required"])
     if missing:
         raise evidence_outcome.required_missing(missing, result, params["annotate"])
     if params["annotate"]:
-        value = plan.annotation_value(os.path.basename(final), manifest_sha, manifest["finished_at"])
+        value = plan.annotation_value(os.path.basename(final), manifest_sha, manifest["finished_at"], verified)
         try:
             result["annotation"] = annotate(kube, pod, value)
         except TriageError as exc:
@@ -117,11 +133,15 @@ def _collect_and_finish(module, kube, pod, items, bundle, identity, server, targ
             module.warn(warning)
     if archive_error:
         raise evidence_outcome.archive_failed(archive_error, result)
+    if storage and not verified:
+        raise upload_outcome.upload_failed(result["remote"], result)
     result["msg"] = evidence_outcome.summary(evidence_outcome.on_disk(bundle), params["archive"],
-                                             result["annotation"] if params["annotate"] else None)
+                                             result["annotation"] if params["annotate"] else None,
+                                             result.get("remote"), bool(storage))
     note = event_contract.evidence_note(identity, result["bundle_name"], manifest_sha,
                                         [f.get("item") for f in result["failed_items"]],
-                                        bool((result["annotation"] or {}).get("written")))
+                                        bool((result["annotation"] or {}).get("written")),
+                                        verified["url"] if verified else None)
     event = event_contract.pod_event(pod, event_contract.EVIDENCE_COLLECTED, note, pod_events.now(), pod_events.host())
     result["event"] = pod_events.record(kube, event, module.warn)
     return result

@@ -328,3 +328,153 @@ def test_no_url_means_no_notification(core, apps, namespace, ansible, kubeconfig
     assert "triage_notifications" not in _custom_stats(out)
     time.sleep(0.5)
     assert receiver.requests == []
+
+
+# -- the crashloop_scan and cleanup roles' notify.yml, from results shaped as the modules return them --
+
+SCAN_PODS = [
+    {"namespace": "shop", "name": "web-1", "class": "crash_loop", "restarts": 7,
+     "explanation": "container web keeps crashing (exit code 1: application error); the kubelet is backing off",
+     "next_step": "read kubectl logs --previous"},
+    {"namespace": "shop", "name": "web-2", "class": "crash_loop", "restarts": 6,
+     "explanation": "container web keeps crashing <!here>", "next_step": "read kubectl logs --previous"},
+    {"namespace": "batch", "name": "job-x", "class": "oom_killed", "restarts": 2,
+     "explanation": "container worker was OOM-killed", "next_step": "raise the memory limit"},
+]
+
+
+def _role_tasks(tmp_path, role, variables, env=None):
+    """Run roles/<role>/tasks/notify.yml with these variables set as the role's main.yml leaves them."""
+    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "vars": variables, "tasks": [
+        {"name": "notify", "ansible.builtin.include_role": {"name": "triage.k8s.%s" % role, "tasks_from": "notify"}},
+    ]}]
+    proc = _runner(tmp_path).playbook_content(play, env=dict({"ANSIBLE_SHOW_CUSTOM_STATS": "1"}, **(env or {})))
+    return proc, proc.stdout + proc.stderr
+
+
+def test_scan_notification_lists_each_unhealthy_pod_and_its_quarantine(receiver, tmp_path):
+    variables = {
+        "triage_notify": {"url": receiver.url, "format": "json"},
+        "crashloop_scan_cluster": "prod-eu",
+        "crashloop_scan_error": "",
+        "crashloop_scan_auto_quarantine": True,
+        "crashloop_scan_result": {"pods": SCAN_PODS, "summary": {"total": 40}, "crashloop_detected": True},
+        "crashloop_scan_quarantines": {"results": [
+            {"item": SCAN_PODS[0], "changed": True,
+             "commands": {"release": "ansible-playbook triage.k8s.release -e pod=web-1 -e namespace=shop"}},
+            {"item": SCAN_PODS[1], "changed": False, "failed": True, "quarantined_pods": ["web-1"],
+             "msg": "refused: the owner already has 1 quarantined pod"},
+        ]},
+        "crashloop_scan_outcomes": {"quarantined": ["shop/web-1"], "already": [],
+                                    "workload_failing": [{"pod": "shop/web-2", "quarantined_already": ["web-1"]}],
+                                    "failed": []},
+        "crashloop_scan_upload": {"objects": [
+            {"url": "s3://reports/crashloop/20261201T030405Z/crashloop-prod-eu.json"},
+            {"url": "s3://reports/crashloop/20261201T030405Z/crashloop-prod-eu.md"}]},
+    }
+    proc, out = _role_tasks(tmp_path, "crashloop_scan", variables)
+    assert proc.returncode == 0, out
+    payload = receiver.wait(1)[0]["json"]
+    assert payload["event"] == "scan" and payload["cluster"] == "prod-eu"
+    assert payload["summary"] == {"scanned": 40, "unhealthy": 3, "crash_loop": 2, "oom_killed": 1, "quarantined": 1}
+    assert payload["text"] == "Report: s3://reports/crashloop/20261201T030405Z/crashloop-prod-eu.md"
+    web1, web2, job = payload["items"]
+    assert web1["note"] == "quarantined now"
+    assert web1["release_command"] == "ansible-playbook triage.k8s.release -e pod=web-1 -e namespace=shop"
+    assert web1["reason"].startswith("container web keeps crashing") and web1["class"] == "crash_loop"
+    assert web2["note"] == "not quarantined: its owner already has web-1 quarantined (the workload is failing)"
+    assert web2["release_command"] is None
+    assert job["note"] is None and job["next_step"] == "raise the memory limit" and job["release_command"] is None
+    stats = _custom_stats(out)["triage_notifications"]
+    assert stats[0]["sent"] is True and stats[0]["event"] == "scan"
+    _assert_url_hidden(receiver, out)
+
+
+def test_scan_notification_of_a_failed_scan_in_slack(receiver, tmp_path):
+    variables = {
+        "triage_notify": {"url": receiver.url},
+        "crashloop_scan_cluster": "prod-us",
+        "crashloop_scan_error": "Forbidden: cannot list pods at the cluster scope",
+        "crashloop_scan_auto_quarantine": False,
+        "crashloop_scan_result": {"pods": [], "summary": {"total": 0}, "crashloop_detected": False},
+        "crashloop_scan_outcomes": {"quarantined": [], "already": [], "workload_failing": [], "failed": []},
+    }
+    proc, out = _role_tasks(tmp_path, "crashloop_scan", variables)
+    assert proc.returncode == 0, out
+    payload = receiver.wait(1)[0]["json"]
+    assert payload["blocks"][0]["text"]["text"] == "triage.k8s crash-loop scan on prod-us failed"
+    assert "The scan failed: Forbidden: cannot list pods at the cluster scope" in payload["text"]
+
+
+def test_cleanup_notification_lists_deleted_and_failed_pods(receiver, tmp_path):
+    outcome = {
+        "cluster": "prod-eu", "host": "prod-eu", "run_id": "20261201T030405Z", "check_mode": False, "status": "failed",
+        "error": "1 delete failed", "msg": "deleted 1 pod; 1 delete failed: shop/web-3 (Forbidden)",
+        "summary": {"listed": 5, "deleted": 1, "skipped": 3, "failed": 1, "unknown": 0, "network_policies_deleted": 1},
+        "pods_deleted": [{"namespace": "shop", "name": "web-1", "why": "expired 2h ago", "quarantine_reason": "OOM"}],
+        "pods_skipped": [{}, {}, {}],
+        "pods_failed": [{"namespace": "shop", "name": "web-3", "error": "Forbidden", "quarantine_reason": "crash"}],
+        "pods_unknown": [],
+    }
+    variables = {"cleanup_notify": {"url": receiver.url, "format": "json"}, "cleanup_outcome": outcome}
+    proc, out = _role_tasks(tmp_path, "cleanup", variables)
+    assert proc.returncode == 0, out
+    payload = receiver.wait(1)[0]["json"]
+    assert payload["event"] == "cleanup" and payload["title"] == "triage.k8s cleanup on prod-eu failed"
+    assert payload["text"] == "The cleanup failed: deleted 1 pod; 1 delete failed: shop/web-3 (Forbidden)"
+    assert payload["summary"] == {"deleted": 1, "kept": 3, "failed": 1, "unknown": 0, "network_policies_deleted": 1}
+    assert [(i["pod"], i["note"], i["reason"]) for i in payload["items"]] == [
+        ("web-1", "deleted: expired 2h ago", "OOM"), ("web-3", "delete failed: Forbidden", "crash")]
+    assert all(i["release_command"] is None for i in payload["items"])
+
+
+def test_cleanup_dry_run_says_would_and_the_url_can_come_from_the_environment(receiver, tmp_path):
+    outcome = {"cluster": "c", "check_mode": True, "status": "ok", "msg": "", "summary": {"deleted": 2},
+               "pods_deleted": [{"namespace": "a", "name": "p1", "why": "expired"}, {"namespace": "a", "name": "p2"}],
+               "pods_skipped": [], "pods_failed": [], "pods_unknown": []}
+    proc, out = _role_tasks(tmp_path, "cleanup", {"cleanup_outcome": outcome},
+                            env={"TRIAGE_K8S_NOTIFY_URL": receiver.url})
+    assert proc.returncode == 0, out
+    payload = receiver.wait(1)[0]["json"]
+    assert payload["blocks"][0]["text"]["text"] == "triage.k8s cleanup on c (dry run): 2 pod(s) would be deleted"
+    assert "*a/p1*\nOutcome: would be deleted: expired" in payload["text"]
+    assert "*a/p2*\nOutcome: would be deleted" in payload["text"]
+
+
+def test_enabled_false_sends_nothing(receiver, tmp_path):
+    outcome = {"cluster": "c", "check_mode": False, "status": "ok", "msg": "", "summary": {},
+               "pods_deleted": [], "pods_skipped": [], "pods_failed": [], "pods_unknown": []}
+    variables = {"cleanup_outcome": outcome, "triage_notify": {"url": receiver.url, "enabled": False}}
+    proc, out = _role_tasks(tmp_path, "cleanup", variables)
+    assert proc.returncode == 0, out
+    time.sleep(0.5)
+    assert receiver.requests == []
+
+
+def test_crashloop_scan_playbook_notifies_once_per_cluster(core, apps, namespace, ansible, kubeconfig, context,
+                                                           receiver, tmp_path):
+    labels = {"app": "broken"}
+    apps.create_namespaced_deployment(namespace, deployment(
+        "broken", 2, labels, pod_annotations={"sim.triage.k8s/behavior": "crashloop"}))
+    wait_list(core.list_namespaced_pod,
+              lambda ps: len([p for p in ps if sum(cs.restart_count for cs in p.status.container_statuses or []) >= 3]) >= 2,
+              timeout=90, what="every pod restarted three times", namespace=namespace, label_selector="app=broken")
+    proc, out = _play(ansible, "crashloop_scan", {"namespaces": namespace, "report_dir": str(tmp_path / "reports"),
+                                                  "auto_quarantine": True,
+                                                  "triage_notify": {"url": receiver.url, "format": "json"}},
+                      kubeconfig, context)
+    assert proc.returncode == 0, out
+    payload = receiver.wait(1)[0]["json"]
+    time.sleep(0.5)
+    assert len(receiver.requests) == 1
+    assert payload["event"] == "scan" and payload["cluster"] == context
+    assert payload["summary"]["unhealthy"] == 2 and payload["summary"]["crash_loop"] == 2
+    assert payload["summary"]["quarantined"] + len([i for i in payload["items"] if i["note"] == "already quarantined"]) == 1
+    quarantined = [i for i in payload["items"] if i["note"] in ("quarantined now", "already quarantined")]
+    assert len(quarantined) == 1
+    assert quarantined[0]["release_command"].startswith("ansible-playbook triage.k8s.release -e pod=%s -e namespace=%s"
+                                                        % (quarantined[0]["pod"], namespace))
+    other = [i for i in payload["items"] if i not in quarantined][0]
+    assert other["note"].startswith("not quarantined: its owner already has"), other
+    assert all(i["class"] == "crash_loop" and i["next_step"] for i in payload["items"])
+    _assert_url_hidden(receiver, out)

@@ -1,0 +1,212 @@
+"""A fleet in AWX as AWX runs it (tests/integration/awx_job.py): an inventory update of the project's
+inventory source (examples/awx-project/inventory/clusters.kubeconfig.yml, the triage.k8s.kubeconfig
+plugin) with ONE multi-context kubeconfig credential (examples/awx/credential-type-kubeconfig.yml,
+contexts for both local clusters, a ServiceAccount token each), then jobs against the stored
+inventory with the same credential attached; sliced (job_slice_count 2) for the scan and cleanup
+fleet reports."""
+
+import datetime
+import json
+import os
+import uuid
+
+import pytest
+from kubernetes import client
+
+import awx_job
+from awx_job import InventoryUpdate, kubeconfig_credential, launch, multi_context_kubeconfig
+from conftest import api_client_for
+from k8s_helpers import JobIdentity, cluster_server_and_ca, contract_pod_body, crash_looping_pod, create, names_in, wait_list
+
+SCAN_VARS = {"crashloop_scan_restart_threshold": 1}
+
+
+class Cluster:
+    def __init__(self, kubeconfig, context, namespace, jobs):
+        self.context = context
+        self.api = api_client_for(kubeconfig, context)
+        self.core = client.CoreV1Api(self.api)
+        self.namespace = namespace
+        self.core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=namespace)))
+        self.identities = dict((job, JobIdentity(self.api, job, namespace)) for job in jobs)
+
+    def credential_entry(self, job, token=None):
+        server, ca = cluster_server_and_ca(self.api)
+        return (self.context, server, ca, token or self.identities[job].token())
+
+    def delete(self):
+        for identity in self.identities.values():
+            identity.delete()
+        try:
+            self.core.delete_namespace(self.namespace, grace_period_seconds=0, propagation_policy="Background")
+        except client.ApiException:
+            pass
+
+
+@pytest.fixture
+def fleet(clusters):
+    """Both local clusters, the same fresh namespace in each, ServiceAccounts of docs/rbac/scan.yaml
+    and cleanup.yaml in it."""
+    namespace = "awxfleet-%s" % uuid.uuid4().hex[:6]
+    made = []
+    try:
+        for context in clusters["contexts"]:
+            made.append(Cluster(clusters["kubeconfig"], context, namespace, ("scan", "cleanup")))
+        yield made
+    finally:
+        for cluster in made:
+            cluster.delete()
+
+
+def fleet_credential(fleet, job, broken=None):
+    """One kubeconfig credential, one context per cluster (no context input: the host's k8s_context
+    picks it). broken: the context whose token the API server refuses."""
+    entries = [c.credential_entry(job, token="not-a-token" if c.context == broken else None) for c in fleet]
+    return kubeconfig_credential(multi_context_kubeconfig(entries))
+
+
+def inventory_update(tmp_path, credential):
+    update = InventoryUpdate(tmp_path / "inventory-update", [credential])
+    return update
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+# ---------------------------------------------------------------- the inventory update
+
+def test_inventory_update_stores_one_host_per_context_and_no_credential(fleet, tmp_path):
+    credential = fleet_credential(fleet, "scan")
+    update = inventory_update(tmp_path, credential)
+
+    stored = update.inventory
+    assert sorted(stored.hosts) == sorted(c.context for c in fleet)
+    assert stored.groups["k8s_clusters"]["hosts"] == sorted(c.context for c in fleet)
+    text = json.dumps(update.output) + update.stdout
+    for secret in credential.secrets:
+        assert secret not in text
+    for token in [c.identities["scan"].token() for c in fleet]:
+        assert token[:40] not in text
+    assert awx_job.JWT_PREFIX not in text
+    # The path the update saw is the credential's private file of that run: gone for every job.
+    for name, host in stored.hosts.items():
+        assert host["vars"]["k8s_context"] in (name, {"__ansible_unsafe": name})
+    paths = set(json.dumps(h["vars"]["k8s_kubeconfig"]) for h in stored.hosts.values())
+    assert len(paths) == 1 and os.path.join(update.pdd, "env") in paths.pop()
+
+
+# ---------------------------------------------------------------- crashloop_scan, sliced
+
+def test_sliced_scan_each_slice_reports_its_own_clusters(fleet, tmp_path):
+    sick = dict((c.context, crash_looping_pod(c.core, c.api, c.namespace, "sick")) for c in fleet)
+    credential = fleet_credential(fleet, "scan")
+    stored = inventory_update(tmp_path, credential).inventory
+    reports = tmp_path / "shared-volume"
+
+    jobs = launch(tmp_path, "crashloop_scan", stored, job_slice_count=2, survey="crashloop-scan",
+                  answers={"namespaces": fleet[0].namespace}, credentials=[credential],
+                  template_vars=dict(SCAN_VARS, report_dir=str(reports), target="k8s_clusters"))
+
+    assert len(jobs) == 2
+    names = sorted(c.context for c in fleet)
+    seen = []
+    for k, job in enumerate(jobs, start=1):
+        job.assert_successful()
+        assert job.hosts == [names[k - 1]]
+        (host,) = job.hosts
+        fleet_json = os.path.join(str(reports), "crashloop-fleet-slice-%d-of-2.json" % k)
+        report = read_json(fleet_json)
+        assert [c["cluster"] for c in report["clusters"]] == [host], report
+        assert report["slice"] == {"number": k, "count": 2, "hosts": [host], "sliced": True,
+                                   "label": "slice %d of 2" % k, "suffix": "-slice-%d-of-2" % k,
+                                   "awx_job_id": job.job_id, "awx_workflow_job_id": 4999}, report["slice"]
+        assert [p["name"] for p in report["clusters"][0]["unhealthy_pods"]] == [sick[host]]
+        with open(fleet_json[:-4] + "md") as f:
+            assert "slice %d of 2" % k in f.read()
+        assert sorted(job.artifacts["triage_crashloop_reports"]) == sorted(
+            os.path.join(str(reports), n) for n in ("crashloop-%s.json" % host, "crashloop-%s.md" % host,
+                                                    "crashloop-fleet-slice-%d-of-2.json" % k,
+                                                    "crashloop-fleet-slice-%d-of-2.md" % k))
+        assert job.artifacts["triage_crashloop_slice"]["number"] == k
+        assert job.leaks(str(reports)) == []
+        seen.append(host)
+    assert sorted(seen) == names
+    # Both slices on one volume: four cluster reports and two fleet reports, nothing overwritten.
+    assert sorted(os.listdir(str(reports))) == sorted(
+        ["crashloop-%s.%s" % (h, e) for h in names for e in ("json", "md")]
+        + ["crashloop-fleet-slice-%d-of-2.%s" % (k, e) for k in (1, 2) for e in ("json", "md")])
+
+
+def test_sliced_scan_a_broken_cluster_fails_only_its_slice(fleet, tmp_path):
+    names = sorted(c.context for c in fleet)
+    broken = names[1]
+    credential = fleet_credential(fleet, "scan", broken=broken)
+    stored = inventory_update(tmp_path, credential).inventory
+    reports = tmp_path / "shared-volume"
+
+    jobs = launch(tmp_path, "crashloop_scan", stored, job_slice_count=2, survey="crashloop-scan",
+                  answers={"namespaces": fleet[0].namespace}, credentials=[credential],
+                  template_vars=dict(SCAN_VARS, report_dir=str(reports), target="k8s_clusters"))
+
+    ok, bad = jobs
+    ok.assert_successful()
+    assert not bad.successful and bad.runner.rc != 0
+    assert "the scan failed on 1 of 1 cluster(s): %s" % broken in bad.stdout, bad.stdout
+    assert "slice 2 of 2" in bad.stdout
+    assert read_json(os.path.join(str(reports), "crashloop-fleet-slice-1-of-2.json"))["failed_clusters"] == []
+    report = read_json(os.path.join(str(reports), "crashloop-fleet-slice-2-of-2.json"))
+    assert report["failed_clusters"] == [broken]
+    assert [c["cluster"] for c in report["clusters"]] == [broken]
+
+
+def test_unsliced_scan_keeps_the_fleet_report_name(fleet, tmp_path):
+    credential = fleet_credential(fleet, "scan")
+    stored = inventory_update(tmp_path, credential).inventory
+    reports = tmp_path / "reports"
+
+    (job,) = launch(tmp_path, "crashloop_scan", stored, survey="crashloop-scan",
+                    answers={"namespaces": fleet[0].namespace}, credentials=[credential],
+                    template_vars=dict(SCAN_VARS, report_dir=str(reports), target="k8s_clusters"))
+
+    job.assert_successful()
+    report = read_json(os.path.join(str(reports), "crashloop-fleet.json"))
+    assert sorted(c["cluster"] for c in report["clusters"]) == sorted(c.context for c in fleet)
+    assert report["slice"]["count"] == 1
+
+
+# ---------------------------------------------------------------- cleanup, sliced
+
+def test_sliced_cleanup_each_slice_reports_its_own_clusters(fleet, tmp_path):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour = datetime.timedelta(hours=1)
+    for c in fleet:
+        create(c.api, c.namespace, contract_pod_body("expired", now - 3 * hour, now - hour, evidence="bundle-1"))
+    credential = fleet_credential(fleet, "cleanup")
+    stored = inventory_update(tmp_path, credential).inventory
+    reports = tmp_path / "shared-volume"
+
+    jobs = launch(tmp_path, "cleanup", stored, job_slice_count=2, survey="cleanup", credentials=[credential],
+                  answers={"namespaces": fleet[0].namespace, "max_deletions": 5, "dry_run": "false"},
+                  template_vars={"report_dir": str(reports), "target": "k8s_clusters"})
+
+    names = sorted(c.context for c in fleet)
+    summaries = []
+    for k, job in enumerate(jobs, start=1):
+        job.assert_successful()
+        summary = job.artifacts["triage_cleanup"]
+        assert [c["cluster"] for c in summary["clusters"]] == [names[k - 1]], summary
+        assert summary["slice"]["number"] == k and summary["slice"]["count"] == 2
+        path = os.path.join(summary["report_dir"], "summary-slice-%d-of-2.json" % k)
+        written = read_json(path)
+        assert [c["cluster"] for c in written["clusters"]] == [names[k - 1]]
+        assert written["slice"]["number"] == k
+        with open(path[:-4] + "md") as f:
+            assert "slice %d of 2" % k in f.read()
+        summaries.append(path)
+    assert len(set(summaries)) == 2
+    for c in fleet:
+        wait_list(c.core.list_namespaced_pod, lambda ps: ps == [], timeout=30, what="the expired pod to go",
+                  namespace=c.namespace)
+    assert all(names_in(c.api, c.namespace) == [] for c in fleet)

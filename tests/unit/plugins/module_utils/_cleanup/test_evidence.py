@@ -35,8 +35,9 @@ def config(**params):
     return build_config(dict({"max_deletions": 100}, **params))
 
 
-def record(remote=REMOTE, **extra):
+def record(remote="default", **extra):
     out = {"bundle": "b1", "manifest_sha256": "ab" * 32, "collected_at": "2026-11-30T03:00:00Z"}
+    remote = REMOTE if remote == "default" else remote
     if remote is not None:
         out["remote"] = remote
     out.update(extra)

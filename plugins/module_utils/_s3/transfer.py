@@ -3,11 +3,12 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Uploading planned objects (plan.py) and reading each one back before it counts.
 
-For each object, in order: the file is hashed (one streaming pass, which also gives the checksum
-the store must report); when it is listed in a manifest, its sha256 must still be the manifest's
-(the chain back to manifest_sha256); an object already there with the same content is `present`
-and not sent again; otherwise it is uploaded and then HEAD (ChecksumMode ENABLED) must match.
-The first failure stops the run: the objects done so far are returned with the error."""
+First every file is hashed (one streaming pass each, which also gives the checksum the store must
+report); a file listed in a manifest must still have the manifest's sha256 (the chain back to
+manifest_sha256), or nothing is sent. Then, for each object in order: one already there with the
+same content is `present` and not sent again; otherwise it is uploaded and HEAD (ChecksumMode
+ENABLED) must match what was hashed (a file changed meanwhile fails here). The first failure
+stops the run: the objects done so far are returned with the error."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -33,11 +34,12 @@ def _local(s3, obj):
     return local
 
 
-def put_object(s3, obj, check_mode=False):
-    """Upload one planned object {path, key[, sha256]} to s3.bucket unless it is there already.
-    Returns {path, key, url, size, sha256, status}; raises TriageError."""
+def put_object(s3, obj, check_mode=False, local=None):
+    """Upload one planned object {path, key[, sha256]} to s3.bucket unless it is there already;
+    local: its checksums.Local when already hashed. Returns {path, key, url, size, sha256, status};
+    raises TriageError."""
     bucket, key = s3.bucket, obj["key"]
-    local = _local(s3, obj)
+    local = local or _local(s3, obj)
     out = {"path": obj["path"], "key": key, "url": keys.url(bucket, key), "size": local.size,
            "sha256": local.sha256, "status": None}
     head = s3.head(bucket, key)
@@ -59,11 +61,16 @@ def put_object(s3, obj, check_mode=False):
 
 
 def put_objects(s3, objects, check_mode=False):
-    """(results, error): put_object for each object in order, stopping at the first TriageError."""
+    """(results, error): every file hashed first, then put_object for each object in order,
+    stopping at the first TriageError."""
+    try:
+        hashed = [_local(s3, obj) for obj in objects]
+    except TriageError as exc:
+        return [], exc
     results = []
-    for obj in objects:
+    for obj, local in zip(objects, hashed):
         try:
-            results.append(put_object(s3, obj, check_mode))
+            results.append(put_object(s3, obj, check_mode, local))
         except TriageError as exc:
             return results, exc
     return results, None

@@ -238,3 +238,19 @@ def test_a_pod_that_is_not_quarantined_is_stored_but_not_annotated(core, api, na
     result = _evidence(ansible, name, namespace, dest=str(tmp_path / "ev"), storage=s3.storage(s3_bucket))
     assert not result.get("failed") and result["remote"]["verified"] is True, result
     assert result["annotation"]["written"] is False and _annotation(core, name, namespace) is None
+
+
+def test_collect_evidence_playbook_uploads_with_triage_storage(core, api, namespace, ansible, tmp_path, s3, s3_bucket):
+    """The evidence role as AWX runs it: connection and S3 credentials from the environment (credentials),
+    only the bucket and prefix in triage_storage (an extra variable)."""
+    name = _quarantined_pod(core, api, namespace, ansible)
+    proc = ansible.playbook(os.path.join(REPO, "playbooks", "collect_evidence.yml"), extra_vars={
+        "pod": name, "namespace": namespace, "dest": str(tmp_path / "bundles"),
+        "triage_storage": {"bucket": s3_bucket, "prefix": "awx"}},
+        env=dict(s3.env(), K8S_AUTH_KUBECONFIG=ansible.kubeconfig, K8S_AUTH_CONTEXT=ansible.context))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    (bundle,) = os.listdir(str(tmp_path / "bundles"))
+    assert "Stored and verified at s3://%s/awx/%s/" % (s3_bucket, bundle) in proc.stdout
+    rem = _annotation(core, name, namespace)["remote"]
+    assert rem["prefix"] == "awx/%s/" % bundle and rem["objects"] == len(s3.objects(s3_bucket, "awx/"))
+    assert s3.secret_key not in proc.stdout + proc.stderr

@@ -94,8 +94,8 @@ def test_duplicate_keys():
 
 def test_upload_result():
     objects = [{"key": "r/a"}, {"key": "r/b"}, {"key": "r/c"}]
-    results = [{"key": "r/a", "status": "uploaded"}, {"key": "r/b", "status": "present"}, {"key": "r/c",
-                                                                                          "status": "present"}]
+    results = [{"key": "r/a", "status": "uploaded"}, {"key": "r/b", "status": "present"},
+               {"key": "r/c", "status": "present"}]
     done = upload_outcome.upload_result("s3://b/r/", objects, results, None, False)
     assert done["changed"] is True and done["verified"] is True
     assert done["msg"] == "1 objects uploaded to s3://b/r/ and 2 already there; every one read back and verified"

@@ -66,7 +66,7 @@ def test_remote_record():
     assert record == {"url": "s3://b/p/%s/" % NAME, "bucket": "b", "prefix": "p/%s/" % NAME,
                       "manifest_key": "p/%s/manifest.json" % NAME, "endpoint": None, "objects": 3,
                       "verified_at": "2026-12-01T03:04:05Z"}
-    archived = plan.remote_record("b", NAME + "/", "http://s3:9000", 2, "t", {"key": NAME + ".tar.gz",
-                                                                            "sha256": "d" * 64, "size": 9, "path": "x"})
+    archive = {"key": NAME + ".tar.gz", "sha256": "d" * 64, "size": 9, "path": "x"}
+    archived = plan.remote_record("b", NAME + "/", "http://s3:9000", 2, "t", archive)
     assert archived["archive"] == {"key": NAME + ".tar.gz", "sha256": "d" * 64, "size": 9}
     assert archived["endpoint"] == "http://s3:9000"

@@ -12,7 +12,11 @@ body (text), status (what was answered)}. It never talks to anything but its cli
 """
 
 import contextlib
+import datetime
+import ipaddress
 import json
+import os
+import ssl
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,8 +27,10 @@ import pytest
 class Receiver:
     """The server, its recordings and its failure plan."""
 
-    def __init__(self, path="/hook/T000/B000/secret-token-0123456789"):
+    def __init__(self, path="/hook/T000/B000/secret-token-0123456789", tls=None):
+        """tls: (certificate file, key file) to serve HTTPS (see make_certificates)."""
         self.path = path
+        self.tls = tls
         self.requests = []
         self._lock = threading.Condition()
         self._failures = []  # [(status, retry_after, body)] answered to the next requests, in order
@@ -37,7 +43,7 @@ class Receiver:
     @property
     def url(self):
         host, port = self._server.server_address[:2]
-        return "http://%s:%d%s" % (host, port, self.path)
+        return "%s://%s:%d%s" % ("https" if self.tls else "http", host, port, self.path)
 
     @property
     def port(self):
@@ -98,6 +104,10 @@ class Receiver:
                 self.wfile.write(data)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if self.tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self.tls)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="receiver", daemon=True)
         self._thread.start()
@@ -132,6 +142,47 @@ class Receiver:
             handler._answer(status, failure[2], retry_after=failure[1])
         else:
             handler._answer(status, "ok" if status == 200 else "no_service")
+
+
+def make_certificates(directory):
+    """A throwaway CA and a certificate it signed for 127.0.0.1: (ca file, certificate file, key file)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca = (x509.CertificateBuilder().subject_name(name("receiver test CA")).issuer_name(name("receiver test CA"))
+          .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+          .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+          .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True, content_commitment=False,
+                                       key_encipherment=False, data_encipherment=False, key_agreement=False,
+                                       encipher_only=False, decipher_only=False), critical=True)
+          .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
+          .sign(ca_key, hashes.SHA256()))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    paths = [os.path.join(str(directory), n) for n in ("ca.pem", "cert.pem", "key.pem")]
+    with open(paths[0], "wb") as handle:
+        handle.write(ca.public_bytes(serialization.Encoding.PEM))
+    with open(paths[1], "wb") as handle:
+        handle.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(paths[2], "wb") as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    return tuple(paths)
 
 
 @contextlib.contextmanager

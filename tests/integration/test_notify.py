@@ -13,7 +13,7 @@ import yaml
 
 from conftest import AnsibleRunner
 from k8s_helpers import deployment, pod_ready, service, wait_list
-from receiver import Receiver, running
+from receiver import Receiver, make_certificates, running
 
 
 @pytest.fixture(name="receiver")
@@ -105,8 +105,7 @@ def test_json_notification_with_a_token_header(receiver, tmp_path):
 
 def test_hostile_and_non_ascii_text_arrive_escaped(receiver, tmp_path):
     item = dict(ITEM, reason="<!channel> @here crash \u65e5\u672c\u8a9e & <@U123|boss>", pod="w\u00e9b-1")
-    result, _ = _notify(tmp_path, {"url": receiver.url, "event": "quarantine", "cluster": "z\u00fcrich",
-                                   "items": [item]})
+    result = _notify(tmp_path, {"url": receiver.url, "event": "quarantine", "cluster": "z\u00fcrich", "items": [item]})[0]
     assert result["sent"] is True, result
     text = receiver.wait(1)[0]["json"]["text"]
     assert "&lt;!channel&gt; @\u2060here crash \u65e5\u672c\u8a9e &amp; &lt;@\u2060U123|boss&gt;" in text
@@ -131,7 +130,7 @@ def test_5xx_and_429_are_retried_honouring_retry_after(receiver, tmp_path):
 def test_a_huge_retry_after_is_capped(receiver, tmp_path):
     receiver.fail_next(1, status=429, retry_after=3600)
     started = time.monotonic()
-    result, _ = _notify(tmp_path, {"url": receiver.url, "event": "scan", "retry_max_delay": 1})
+    result = _notify(tmp_path, {"url": receiver.url, "event": "scan", "retry_max_delay": 1})[0]
     assert result["sent"] is True and result["attempts"] == 2, result
     assert result["history"][0]["waited"] == 1.0
     assert time.monotonic() - started < 30
@@ -199,7 +198,7 @@ def test_the_url_from_the_environment(receiver, tmp_path):
 
 def test_no_url_at_all_says_where_to_set_one(tmp_path):
     env = {"TRIAGE_K8S_NOTIFY_URL": ""}
-    result, _ = _notify(tmp_path, {"event": "scan"}, env=env)
+    result = _notify(tmp_path, {"event": "scan"}, env=env)[0]
     assert result["failed"] is True
     assert "no webhook URL: set the url option or the TRIAGE_K8S_NOTIFY_URL environment variable" in result["msg"]
 
@@ -231,6 +230,24 @@ def test_a_timeout_may_have_delivered(receiver, tmp_path):
     assert "may still have arrived" in result["msg"]
     assert len(receiver.wait(1, timeout=10)) == 1
     _assert_url_hidden(receiver, printed, result)
+
+
+def test_https_with_a_private_ca(tmp_path):
+    ca, cert, key = make_certificates(tmp_path)
+    with running(tls=(cert, key)) as tls_receiver:
+        assert tls_receiver.url.startswith("https://127.0.0.1:")
+        result, printed = _notify(tmp_path, {"url": tls_receiver.url, "event": "scan", "retries": 3})
+        # Unknown CA: a TLS failure, not retried (a certificate does not get better), the hint names ca_path.
+        assert result["failed"] is True and result["attempts"] == 1 and result["status"] is None, result
+        assert "TLS failed" in result["msg"] and "set ca_path" in result["msg"], result["msg"]
+        assert tls_receiver.requests == []
+        _assert_url_hidden(tls_receiver, printed, result)
+
+        result = _notify(tmp_path, {"url": tls_receiver.url, "event": "scan", "ca_path": ca})[0]
+        assert result["sent"] is True, result
+        result = _notify(tmp_path, {"url": tls_receiver.url, "event": "scan", "validate_certs": False})[0]
+        assert result["sent"] is True, result
+        assert len(tls_receiver.wait(2)) == 2
 
 
 # -- the quarantine role (needs a cluster) --------------------------------------------------------

@@ -12,12 +12,8 @@ __metaclass__ = type
 import socket
 import time
 
-try:
-    from urllib.error import HTTPError
-    from urllib.parse import urlsplit
-except ImportError:  # Python 2
-    from urllib2 import HTTPError
-    from urlparse import urlsplit
+from urllib.error import HTTPError
+from urllib.parse import urlsplit
 
 from ansible.module_utils.urls import open_url
 
@@ -76,25 +72,27 @@ def _detail(error):
 
 
 def _reason(error):
-    """What went wrong when there was no HTTP answer, in words, and whether it may have arrived."""
+    """What went wrong when there was no HTTP answer, in words: (text, maybe_arrived, worth_retrying)."""
     reason = getattr(error, "reason", None) or error
     timed_out = isinstance(reason, (socket.timeout,)) or "timed out" in str(reason).lower()
     if timed_out:
-        return "no answer within the timeout (the message may have arrived)", True
+        return "no answer within the timeout (the message may have arrived)", True, True
     text = str(reason)
     lower = text.lower()
     if "certificate" in lower or "ssl" in lower:
-        return "TLS failed (%s): set ca_path to the CA that signed the receiver's certificate" % text, False
+        # A certificate does not get better by asking again.
+        return ("TLS failed (%s): set ca_path to the CA that signed the receiver's certificate "
+                "(or validate_certs=false for a test receiver)" % text), False, False
     if "refused" in lower:
-        return "connection refused: nothing listens there", False
+        return "connection refused: nothing listens there", False, True
     if "name or service not known" in lower or "nodename nor servname" in lower or "getaddrinfo" in lower \
             or "temporary failure in name resolution" in lower:
-        return "the host name does not resolve (%s)" % text, False
-    return text or type(error).__name__, False
+        return "the host name does not resolve (%s)" % text, False, True
+    return text or type(error).__name__, False, True
 
 
 def post_once(url, body, headers, timeout, validate_certs, ca_path):
-    """One POST: (status, retry_after, detail, error_text, maybe_arrived). status None = no answer."""
+    """One POST: (status, retry_after, detail, error_text, maybe_arrived, worth_retrying); status None = no answer."""
     try:
         response = open_url(url, data=body, headers=headers, method="POST", timeout=timeout,
                             validate_certs=validate_certs, ca_path=ca_path, follow_redirects="none",
@@ -104,12 +102,12 @@ def post_once(url, body, headers, timeout, validate_certs, ca_path):
             response.read(_DETAIL_BYTES)
         except Exception:  # the message was taken: what the answer's body says does not matter
             pass
-        return status, None, None, None, False
+        return status, None, None, None, False, False
     except HTTPError as error:
-        return error.code, _header(error.headers, "Retry-After"), _detail(error), None, False
+        return error.code, _header(error.headers, "Retry-After"), _detail(error), None, False, True
     except Exception as error:  # URLError, timeouts, resets, ansible's ConnectionError / SSLValidationError
-        text, maybe = _reason(error)
-        return None, None, None, text, maybe
+        text, maybe, again = _reason(error)
+        return None, None, None, text, maybe, again
 
 
 def deliver(url, payload, headers=None, timeout=10, validate_certs=True, ca_path=None, retries=3,
@@ -130,7 +128,8 @@ def deliver(url, payload, headers=None, timeout=10, validate_certs=True, ca_path
     attempt = 0
     while True:
         attempt += 1
-        status, retry_after, detail, error, maybe = post_once(url, body, all_headers, timeout, validate_certs, ca_path)
+        status, retry_after, detail, error, maybe, again = post_once(url, body, all_headers, timeout, validate_certs,
+                                                                     ca_path)
         maybe_arrived = maybe_arrived or maybe
         entry = {"attempt": attempt, "status": status, "error": scrub(error or detail, url) or None, "waited": 0.0}
         history.append(entry)
@@ -140,7 +139,7 @@ def deliver(url, payload, headers=None, timeout=10, validate_certs=True, ca_path
                                 "twice" % name)
             return {"sent": True, "delivery": "sent", "status": status, "attempts": attempt, "history": history,
                     "msg": "sent to %s (HTTP %d, attempt %d)" % (name, status, attempt), "warnings": warnings}
-        delay = retry_delay(status, attempt, retries, retry_after, max_delay=max_delay)
+        delay = retry_delay(status, attempt, retries, retry_after, max_delay=max_delay) if again else None
         if delay is None:
             break
         entry["waited"] = delay
@@ -153,6 +152,8 @@ def deliver(url, payload, headers=None, timeout=10, validate_certs=True, ca_path
     hint = failure_hint(status)
     if status is not None and not (status == 429 or 500 <= status <= 599):
         tried = "not retried (HTTP %d is not worth retrying)" % status
+    elif not again:
+        tried = "not retried"
     else:
         tried = "after %d attempt%s" % (attempt, "" if attempt == 1 else "s")
     delivery = "unknown" if maybe_arrived else "failed"

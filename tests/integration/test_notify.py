@@ -314,6 +314,41 @@ def test_quarantine_and_release_playbooks_notify(core, apps, namespace, ansible,
     _assert_url_hidden(receiver, out)
 
 
+def test_the_quarantine_notification_links_the_verified_remote_evidence(core, apps, namespace, ansible, kubeconfig,
+                                                                        context, receiver, s3, s3_bucket, tmp_path):
+    labels = {"app": "shop"}
+    apps.create_namespaced_deployment(namespace, deployment("shop", 2, labels))
+    sick = sorted(p.metadata.name for p in _ready_pods(core, namespace, "app=shop", 2))[0]
+    extra = {"pod": sick, "namespace": namespace, "reason": "evidence please",
+             "triage_storage": s3.storage(s3_bucket, prefix="prod"), "triage_notify": {"url": receiver.url, "format": "json"}}
+    proc = ansible.playbook("triage.k8s.quarantine", extra_vars=dict(extra, kubeconfig=kubeconfig, context=context),
+                            args=["-e", "evidence_dest=%s" % (tmp_path / "ev")])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    item = receiver.wait(1)[0]["json"]["items"][0]
+    assert item["evidence_url"] and item["evidence_url"].startswith("s3://%s/prod/" % s3_bucket), item
+    # The link is the annotated bundle's (the second one, after relabelling).
+    annotation = json.loads(core.read_namespaced_pod(sick, namespace).metadata.annotations["triage.k8s/evidence"])
+    assert annotation["remote"]["url"] == item["evidence_url"]
+    assert "on the controller only" not in item["note"]
+    assert s3.secret_key not in out
+    _assert_url_hidden(receiver, out)
+
+
+def test_local_only_evidence_is_named_as_such(core, apps, namespace, ansible, kubeconfig, context, receiver):
+    labels = {"app": "shop"}
+    apps.create_namespaced_deployment(namespace, deployment("shop", 2, labels))
+    sick = sorted(p.metadata.name for p in _ready_pods(core, namespace, "app=shop", 2))[0]
+    proc, out = _play(ansible, "quarantine", {"pod": sick, "namespace": namespace,
+                                              "triage_notify": {"url": receiver.url, "format": "json"}},
+                      kubeconfig, context)
+    assert proc.returncode == 0, out
+    item = receiver.wait(1)[0]["json"]["items"][0]
+    assert item["evidence_url"] is None
+    assert "; evidence bundle " in item["note"] and item["note"].endswith("on the controller only (not stored remotely)")
+    assert sick in item["note"]
+
+
 def test_a_failed_notification_does_not_fail_the_quarantine(core, apps, namespace, ansible, kubeconfig, context,
                                                             receiver):
     labels = {"app": "shop"}

@@ -25,6 +25,7 @@ description:
     compared with the checksum computed from the file; files of O(storage.part_size) MiB and more are uploaded in
     parts, streamed from disk. An object already there with the same size and sha256 is V(present) and not
     uploaded again, so a second run changes nothing.
+  - O(storage) with a O(storage.bucket) is required.
   - The first failure stops the upload; the result and the message say which objects were written and verified and
     which were not. Nothing local is deleted.
 author:
@@ -50,7 +51,6 @@ options:
     description: Key prefix under O(storage.prefix), for example C(reports/crashloop/2026-12-01T030405Z). No leading C(/), no C(..).
     type: str
     default: ""
-    no_log: false
   timeout:
     description: Seconds a request may wait for the store's answer.
     type: int
@@ -127,7 +127,7 @@ ARGUMENT_SPEC = dict(
     src=dict(type="list", elements="path", required=True),
     key_prefix=dict(type="str", default="", no_log=False),
     timeout=dict(type="int", default=60),
-    storage=dict(STORAGE_SPEC, required=True),
+    storage=STORAGE_SPEC,  # storage.bucket is required: checked with the other storage options
 )
 
 

@@ -175,7 +175,9 @@ class Credential:
         self.secrets = [v for field in fields if field.get("secret") for k, v in inputs.items()
                         if k == field["id"] and v]
 
-    def inject(self, env_dir):
+    def inject(self, env_dir, args=None):
+        """The environment variables; with args (a list: a job, not an inventory update) the
+        extra_vars injectors too, written to a private file passed as -e @file."""
         namespace = dict((k, v) for k, v in self.inputs.items() if isinstance(v, bool) or len(v))
         for field in self.credential_type["inputs"]["fields"]:
             if field.get("type") == "boolean" and field["id"] not in self.inputs:
@@ -191,8 +193,21 @@ class Credential:
                 if not hasattr(tower, "filename"):
                     tower.filename = types.SimpleNamespace()
                 setattr(tower.filename, label.split(".", 1)[1], path)
-        return dict((var, sandbox.from_string(template).render(tower=tower, **namespace))
-                    for var, template in injectors.get("env", {}).items())
+        env = dict((var, sandbox.from_string(template).render(tower=tower, **namespace))
+                   for var, template in injectors.get("env", {}).items())
+        if args is not None and injectors.get("extra_vars"):
+            def build(node):
+                if isinstance(node, dict):
+                    return dict((build(k), build(v)) for k, v in node.items())
+                if isinstance(node, list):
+                    return [build(v) for v in node]
+                return _Unsafe(sandbox.from_string(node).render(tower=tower, **namespace))
+            handle, path = tempfile.mkstemp(dir=env_dir)
+            with os.fdopen(handle, "w") as f:
+                yaml.dump(build(injectors["extra_vars"]), f, Dumper=_AwxDumper)
+            os.chmod(path, stat.S_IRUSR)
+            args.extend(["-e", "@%s" % path])
+        return env
 
 
 def kubeconfig_credential(kubeconfig, context=""):
@@ -352,10 +367,13 @@ class AwxJob:
         env = _base_env(self.pdd)
         env.update({"JOB_ID": str(job_id), "INVENTORY_ID": "1", "PROJECT_REVISION": "0" * 40,
                     "ANSIBLE_RETRY_FILES_ENABLED": "False"})
+        credential_args = []
         for credential in credentials:
-            env.update(credential.inject(env_dir) if isinstance(credential, Credential) else credential(env_dir))
             if isinstance(credential, Credential):
+                env.update(credential.inject(env_dir, credential_args))
                 self.secrets.extend(credential.secrets)
+            else:
+                env.update(credential(env_dir))
         self.env = env
         if isinstance(inventory, StoredInventory):
             number, count = slice or (1, 1)
@@ -380,7 +398,7 @@ class AwxJob:
         with open(os.path.join(env_dir, "extravars"), "w") as f:
             yaml.dump(extravars, f, Dumper=_AwxDumper)
         _write_settings(env_dir)
-        cmdline = ["-u", "root", "--forks=%d" % forks] + (["-l", limit] if limit else [])
+        cmdline = ["-u", "root", "--forks=%d" % forks] + (["-l", limit] if limit else []) + credential_args
         with open(os.path.join(env_dir, "cmdline"), "w") as f:
             f.write(" ".join(cmdline))
         self.runner = ansible_runner.run(private_data_dir=self.pdd, playbook="%s.yml" % playbook, ident=str(job_id),

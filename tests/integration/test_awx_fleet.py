@@ -6,6 +6,7 @@ inventory with the same credential attached; sliced (job_slice_count 2) for the 
 fleet reports."""
 
 import datetime
+import hashlib
 import json
 import os
 import uuid
@@ -14,8 +15,9 @@ import pytest
 from kubernetes import client
 
 import awx_job
-from awx_job import InventoryUpdate, kubeconfig_credential, launch, multi_context_kubeconfig
+from awx_job import Credential, InventoryUpdate, kubeconfig_credential, launch, multi_context_kubeconfig
 from conftest import api_client_for
+from receiver import running
 from k8s_helpers import JobIdentity, cluster_server_and_ca, contract_pod_body, crash_looping_pod, create, names_in, wait_list
 
 SCAN_VARS = {"crashloop_scan_restart_threshold": 1}
@@ -46,12 +48,12 @@ class Cluster:
 @pytest.fixture
 def fleet(clusters):
     """Both local clusters, the same fresh namespace in each, ServiceAccounts of docs/rbac/scan.yaml
-    and cleanup.yaml in it."""
+    cleanup.yaml and evidence.yaml in it."""
     namespace = "awxfleet-%s" % uuid.uuid4().hex[:6]
     made = []
     try:
         for context in clusters["contexts"]:
-            made.append(Cluster(clusters["kubeconfig"], context, namespace, ("scan", "cleanup")))
+            made.append(Cluster(clusters["kubeconfig"], context, namespace, ("scan", "cleanup", "evidence")))
         yield made
     finally:
         for cluster in made:
@@ -62,7 +64,9 @@ def fleet_credential(fleet, job, broken=None):
     """One kubeconfig credential, one context per cluster (no context input: the host's k8s_context
     picks it). broken: the context whose token the API server refuses."""
     entries = [c.credential_entry(job, token="not-a-token" if c.context == broken else None) for c in fleet]
-    return kubeconfig_credential(multi_context_kubeconfig(entries))
+    credential = kubeconfig_credential(multi_context_kubeconfig(entries))
+    credential.secrets.extend(e[3] for e in entries)  # each token on its own, not only the whole file
+    return credential
 
 
 def inventory_update(tmp_path, credential):
@@ -210,3 +214,105 @@ def test_sliced_cleanup_each_slice_reports_its_own_clusters(fleet, tmp_path):
         wait_list(c.core.list_namespaced_pod, lambda ps: ps == [], timeout=30, what="the expired pod to go",
                   namespace=c.namespace)
     assert all(names_in(c.api, c.namespace) == [] for c in fleet)
+
+
+# ---------------------------------------------------------------- issue 13, "Done when"
+
+@pytest.fixture
+def receiver():
+    with running() as server:
+        yield server
+
+
+def _verify_objects(s3, bucket, urls, local_files):
+    """Each s3:// URL is an object in the bucket whose bytes hash like the local file of the same name."""
+    by_name = dict((os.path.basename(p), p) for p in local_files)
+    store = s3.client()
+    for url in urls:
+        assert url.startswith("s3://%s/" % bucket), url
+        key = url[len("s3://%s/" % bucket):]
+        body = store.get_object(Bucket=bucket, Key=key)["Body"].read()
+        with open(by_name[os.path.basename(key)], "rb") as f:
+            assert hashlib.sha256(body).hexdigest() == hashlib.sha256(f.read()).hexdigest(), key
+
+
+def _command_only(job):
+    """ansible-runner records the environment it was given (the S3 secret key and the webhook URL,
+    as AWX injects them) in artifacts/<id>/command; nothing else the job left may hold a secret."""
+    assert job.leaks() == [os.path.join("artifacts", str(job.job_id), "command")], job.leaks()
+
+
+def test_done_when_evidence_scan_and_cleanup_jobs_store_verified_objects_and_notify(fleet, s3, receiver, tmp_path):
+    """Issue 13: the evidence, scan and cleanup playbooks, run as AWX runs them (inventory update of the
+    kubeconfig source, then jobs with a kubeconfig, an S3 and a webhook credential), leave verified
+    objects in a real S3 server and notifications at the receiver; the pod annotation names the
+    object; cleanup with require_evidence: remote deletes only the pod whose remote evidence verifies."""
+    if s3.proc is None:
+        s3.start()
+    bucket = s3.make_bucket()
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour = datetime.timedelta(hours=1)
+    a, b = fleet
+    ns = a.namespace
+    create(a.api, ns, contract_pod_body("victim", now - 3 * hour, now - hour))
+    create(a.api, ns, contract_pod_body("local-only", now - 3 * hour, now - hour, evidence="bundle-on-a-lost-disk"))
+    sick = dict((c.context, crash_looping_pod(c.core, c.api, ns, "sick")) for c in fleet)
+    store = Credential("credential-type-s3.yml", access_key=s3.access_key, secret_key=s3.secret_key,
+                       region=s3.region, bucket=bucket, prefix="prod/", endpoint_url=s3.endpoint)
+    webhook = Credential("credential-type-webhook.yml", url=receiver.url)
+    stored = inventory_update(tmp_path, fleet_credential(fleet, "scan")).inventory
+    common = {"target": "k8s_clusters", "triage_notify": {"format": "json"}}
+
+    # 1. Evidence of the victim (AWX job limited to its cluster).
+    (evidence,) = launch(tmp_path / "evidence", "collect_evidence", stored, job_id=6000, survey="evidence",
+                         answers={"pod": "victim", "namespace": ns, "include": ["manifest", "describe", "events"]},
+                         credentials=[fleet_credential(fleet, "evidence"), store, webhook], template_vars=common,
+                         limit=a.context)
+    evidence.assert_successful()
+    (bundle,) = evidence.artifacts["triage_evidence_bundles"]
+    assert bundle["remote_url"].startswith("s3://%s/prod/" % bucket), bundle
+    annotation = json.loads(a.core.read_namespaced_pod("victim", ns).metadata.annotations["triage.k8s/evidence"])
+    remote = annotation["remote"]
+    assert remote["url"] == bundle["remote_url"] and remote["bucket"] == bucket, remote
+    manifest = s3.client().get_object(Bucket=bucket, Key=remote["manifest_key"])["Body"].read()
+    assert hashlib.sha256(manifest).hexdigest() == annotation["manifest_sha256"]
+    listed = s3.objects(bucket, remote["prefix"].rstrip("/"))  # archive mode: BUNDLE.tar.gz + BUNDLE/manifest.json
+    assert len(listed) == remote["objects"] and remote["manifest_key"] in listed, listed
+    _command_only(evidence)
+
+    # 2. The scan, sliced in two: each slice uploads its reports and notifies for its cluster.
+    reports = tmp_path / "shared-volume"
+    scans = launch(tmp_path / "scan", "crashloop_scan", stored, job_slice_count=2, job_id=6100, survey="crashloop-scan",
+                   answers={"namespaces": ns}, credentials=[fleet_credential(fleet, "scan"), store, webhook],
+                   template_vars=dict(common, report_dir=str(reports), crashloop_scan_restart_threshold=1))
+    for k, job in enumerate(scans, start=1):
+        job.assert_successful()
+        urls = job.artifacts["triage_crashloop_report_urls"]
+        assert len(urls) == 4 and all("/prod/reports/crashloop/" in u for u in urls), urls
+        assert any(u.endswith("crashloop-fleet-slice-%d-of-2.json" % k) for u in urls), urls
+        _verify_objects(s3, bucket, urls, job.artifacts["triage_crashloop_reports"])
+        _command_only(job)
+    scanned = [r["json"] for r in receiver.wait(2) if r["json"]["event"] == "scan"]
+    assert sorted(n["cluster"] for n in scanned) == sorted(c.context for c in fleet), scanned
+    for note in scanned:
+        assert [i["pod"] for i in note["items"]] == [sick[note["cluster"]]], note
+
+    # 3. Cleanup with require_evidence: remote, against the same store.
+    (cleanup,) = launch(tmp_path / "cleanup", "cleanup", stored, job_id=6200, survey="cleanup",
+                        answers={"namespaces": ns, "max_deletions": 5, "dry_run": "false", "require_evidence": "remote"},
+                        credentials=[fleet_credential(fleet, "cleanup"), store, webhook],
+                        template_vars=dict(common, report_dir=str(tmp_path / "cleanup-reports")))
+    cleanup.assert_successful()
+    wait_list(a.core.list_namespaced_pod, lambda ps: "victim" not in [p.metadata.name for p in ps], timeout=30,
+              what="the victim to go", namespace=ns)
+    assert "local-only" in names_in(a.api, ns)
+    summary = cleanup.artifacts["triage_cleanup"]
+    (on_a,) = [c for c in summary["clusters"] if c["cluster"] == a.context]
+    assert on_a["summary"]["deleted"] == 1, on_a
+    assert summary["report_urls"] and all("/prod/reports/cleanup/" in u for u in summary["report_urls"])
+    local = [os.path.join(summary["report_dir"], n) for n in os.listdir(summary["report_dir"])]
+    _verify_objects(s3, bucket, summary["report_urls"], local)
+    notes = [r["json"] for r in receiver.wait(4) if r["json"]["event"] == "cleanup"]
+    (note_a,) = [n for n in notes if n["cluster"] == a.context]
+    assert [i["pod"] for i in note_a["items"]] == ["victim"], note_a
+    _command_only(cleanup)

@@ -3,6 +3,7 @@ what arrives, retries (429/5xx with Retry-After, capped), no retry of 4xx, check
 TRIAGE_K8S_NOTIFY_URL fallback, and that the URL (a secret) is never shown. No cluster needed,
 except for the quarantine role tests at the end."""
 
+import datetime
 import json
 import os
 import time
@@ -12,7 +13,7 @@ import pytest
 import yaml
 
 from conftest import AnsibleRunner
-from k8s_helpers import deployment, pod_ready, service, wait_list
+from k8s_helpers import contract_pod_body, create, deployment, pod_ready, service, wait_list
 from receiver import Receiver, make_certificates, running
 
 
@@ -529,4 +530,27 @@ def test_crashloop_scan_playbook_notifies_once_per_cluster(core, apps, namespace
     other = [i for i in payload["items"] if i not in quarantined][0]
     assert other["note"].startswith("not quarantined: its owner already has"), other
     assert all(i["class"] == "crash_loop" and i["next_step"] for i in payload["items"])
+    _assert_url_hidden(receiver, out)
+
+
+def test_cleanup_playbook_notifies_what_it_deleted(api, namespace, ansible, kubeconfig, context, receiver, tmp_path):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    hour = datetime.timedelta(hours=1)
+    for body in (contract_pod_body("expired", now - 3 * hour, now - hour, evidence="bundle-expired"),
+                 contract_pod_body("future", now - 3 * hour, now + hour, evidence="bundle-future")):
+        create(api, namespace, body)
+    extra = {"namespaces": namespace, "report_dir": str(tmp_path / "reports"),
+             "triage_notify": {"url": receiver.url, "format": "json"}}
+    proc, out = _play(ansible, "cleanup", extra, kubeconfig, context)
+    assert proc.returncode == 0, out
+    payload = receiver.wait(1)[0]["json"]
+    time.sleep(0.5)
+    assert len(receiver.requests) == 1
+    assert payload["event"] == "cleanup" and payload["cluster"] == context
+    assert payload["summary"]["deleted"] == 1 and payload["summary"]["kept"] == 1 and payload["summary"]["failed"] == 0
+    assert [(i["namespace"], i["pod"]) for i in payload["items"]] == [(namespace, "expired")]
+    item = payload["items"][0]
+    assert item["note"].startswith("deleted: expired") and item["reason"] == "test expired"
+    stats = _custom_stats(out)["triage_notifications"]
+    assert [n["event"] for n in stats] == ["cleanup"] and stats[0]["sent"] is True
     _assert_url_hidden(receiver, out)

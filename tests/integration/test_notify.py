@@ -350,6 +350,23 @@ def test_local_only_evidence_is_named_as_such(core, apps, namespace, ansible, ku
     assert sick in item["note"]
 
 
+def test_a_check_mode_quarantine_sends_nothing(core, apps, namespace, ansible, kubeconfig, context, receiver):
+    labels = {"app": "shop"}
+    apps.create_namespaced_deployment(namespace, deployment("shop", 2, labels))
+    sick = sorted(p.metadata.name for p in _ready_pods(core, namespace, "app=shop", 2))[0]
+    proc = ansible.playbook("triage.k8s.quarantine", args=["--check"], env={"ANSIBLE_SHOW_CUSTOM_STATS": "1"},
+                            extra_vars={"pod": sick, "namespace": namespace, "collect_evidence": False,
+                                        "kubeconfig": kubeconfig, "context": context,
+                                        "triage_notify": {"url": receiver.url}})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "would be quarantined" in out
+    stats = _custom_stats(out)["triage_notifications"][0]
+    assert stats["delivery"] == "check_mode" and stats["sent"] is False
+    time.sleep(0.5)
+    assert receiver.requests == []
+
+
 def test_a_failed_notification_does_not_fail_the_quarantine(core, apps, namespace, ansible, kubeconfig, context,
                                                             receiver):
     labels = {"app": "shop"}

@@ -99,14 +99,16 @@ verified:
   type: bool
 objects:
   description:
-    - One entry per object handled so far, in order - C(path), C(key), C(url), C(size), C(sha256) (of the file) and
-      C(status) - V(uploaded) (written and read back), V(present) (already there with the same content) or, in check
-      mode, V(would_upload).
+    - One entry per object handled so far, in order - C(path), C(key), C(url), C(size), C(sha256) (of the file),
+      C(checksum) (the C(ChecksumSHA256) the store reports for it, full-object or composite C(...-N)) and C(status) -
+      V(uploaded) (written and read back), V(present) (already there with the same content) or, in check mode,
+      V(would_upload).
   returned: always once the options are valid
   type: list
   elements: dict
   sample: [{"path": "/tmp/report.json", "key": "reports/report.json", "url": "s3://b/reports/report.json",
-            "size": 512, "sha256": "9f86d0...", "status": "uploaded"}]
+            "size": 512, "sha256": "9f86d0...", "checksum": "n4bQgYhMfWWaL+qgxVrQFaO/TxsrC4Is0V1sFbDwCgg=",
+            "status": "uploaded"}]
 changed:
   description: True when an object was uploaded (in check mode, would be), also when the run failed later.
   returned: always

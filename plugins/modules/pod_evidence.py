@@ -373,7 +373,7 @@ would_collect:
 remote:
   description:
     - With O(storage), the remote copy - C(url) (C(s3://BUCKET/PREFIX/BUNDLE/)), C(verified), C(objects) (each
-      C(path), C(key), C(url), C(size), C(sha256), C(status) V(uploaded) or V(present)), C(error) (why it is not
+      C(path), C(key), C(url), C(size), C(sha256), C(checksum), C(status) V(uploaded) or V(present)), C(error) (why it is not
       verified), and C(record), the annotation's C(remote), when verified.
   returned: with O(storage), after the bundle is finished, also on failure
   type: dict

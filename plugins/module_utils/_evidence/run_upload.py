@@ -57,7 +57,7 @@ def upload_bundle(storage, final, manifest, manifest_sha256, archive=None, timeo
     archived = dict(archive, key=objects[0]["key"]) if archive else None
     record = s3_plan.remote_record(s3.bucket, prefix, s3.endpoint, len(results), _now(), archived)
     try:
-        verified, why = verify_remote(s3, record, manifest_sha256)
+        verified, why = verify_remote(s3, record, manifest_sha256, dict((r["key"], r["checksum"]) for r in results))
     except TriageError as exc:
         return upload_outcome.remote_failed(url, results, exc)
     if not verified:

@@ -41,7 +41,7 @@ def put_object(s3, obj, check_mode=False, local=None):
     bucket, key = s3.bucket, obj["key"]
     local = local or _local(s3, obj)
     out = {"path": obj["path"], "key": key, "url": keys.url(bucket, key), "size": local.size,
-           "sha256": local.sha256, "status": None}
+           "sha256": local.sha256, "checksum": local.checksum, "status": None}
     head = s3.head(bucket, key)
     if head is not None:
         there, _why = object_matches(s3, bucket, key, local.size, local.sha256, local.checksum, head)

@@ -79,10 +79,15 @@ def _files(manifest):
     return out
 
 
-def verify_remote(s3, remote, manifest_sha256):
+def verify_remote(s3, remote, manifest_sha256, known=None):
     """(verified, reason) for the bundle named by an annotation's `remote`. Raises TriageError only
     when the store cannot be asked (connection, credentials, access denied: the message names the
-    S3 action and the object)."""
+    S3 action and the object).
+
+    A multipart object's composite checksum cannot be compared with the manifest's sha256, so such
+    an object is read back and hashed; known ({key: ChecksumSHA256}, what an upload just computed
+    from the files) spares that right after an upload."""
+    known = known or {}
     problem = remote_problem(remote)
     if problem:
         return False, problem
@@ -102,7 +107,8 @@ def verify_remote(s3, remote, manifest_sha256):
         return False, "%s is not a bundle manifest (no valid files list)" % where
     if remote.get("archive"):
         archive = remote["archive"]
-        ok, why = object_matches(s3, bucket, archive["key"], archive["size"], archive["sha256"])
+        ok, why = object_matches(s3, bucket, archive["key"], archive["size"], archive["sha256"],
+                                 known.get(archive["key"]))
         if not ok:
             return False, "%s: %s" % (keys.url(bucket, archive["key"]), why)
         return True, "%s verified: manifest.json sha256 matches the annotation, the archive %s %s" % (
@@ -114,7 +120,7 @@ def verify_remote(s3, remote, manifest_sha256):
             return False, "%s is missing (listed in manifest.json)" % keys.url(bucket, key)
         if listed[key] != entry["size"]:
             return False, "%s has %d bytes, manifest.json says %d" % (keys.url(bucket, key), listed[key], entry["size"])
-        ok, why = object_matches(s3, bucket, key, entry["size"], entry["sha256"])
+        ok, why = object_matches(s3, bucket, key, entry["size"], entry["sha256"], known.get(key))
         if not ok:
             return False, "%s: %s" % (keys.url(bucket, key), why)
     return True, "%s verified: manifest.json sha256 matches the annotation; its %d files are there with their " \

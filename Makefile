@@ -85,6 +85,7 @@ bench: venv
 	$(BIN)/python bench/cleanup_bench.py
 	$(BIN)/python bench/evidence_bench.py
 	$(BIN)/python bench/pod_health_bench.py
+	$(BIN)/python bench/upload_bench.py
 
 clean:
 	rm -rf .build .pytest_cache tests/output

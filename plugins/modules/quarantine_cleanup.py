@@ -203,7 +203,8 @@ pods_deleted:
   description:
     - Pods deleted (in check mode - that would be deleted), with why, and the quarantine record
       (quarantined_at, quarantined_by, quarantine_reason, expires_at, evidence bundle, network_policy).
-    - C(evidence_url) (with O(require_evidence=remote)) is where its verified evidence is stored.
+    - C(evidence_url) is where the verified remote copy of its evidence is stored (from its
+      C(triage.k8s/evidence) annotation), or null when none was uploaded.
     - C(reevaluated) is true when the pod changed since it was listed and was decided again before deletion.
     - C(note), when present, says how a delete whose answer was lost was confirmed by reading the pod again.
     - C(event) (not in check mode) is the Kubernetes Event recorded on the deleted pod - C(written), C(name),

@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import localcluster  # noqa: E402  (hack/cluster is not a package)
 from k8s_helpers import JobIdentity  # noqa: E402
+from receiver import running as _receiver_running  # noqa: E402
 
 CLUSTER_NAMES = list(localcluster.DEFAULT_NAMES)
 
@@ -281,3 +282,11 @@ def s3_bucket(s3):
     if s3.proc is None:
         s3.start()
     return s3.make_bucket()
+
+
+@pytest.fixture
+def receiver():
+    """A local HTTP receiver (tests/integration/receiver.py) that records every request:
+    .url, .requests, .fail_next(n, status, retry_after), .wait(n)."""
+    with _receiver_running() as server:
+        yield server

@@ -21,8 +21,6 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import pytest
-
 
 class Receiver:
     """The server, its recordings and its failure plan."""
@@ -193,10 +191,3 @@ def running(**kwargs):
         yield server
     finally:
         server.stop()
-
-
-@pytest.fixture
-def receiver():
-    """A fresh receiver for this test, stopped afterwards."""
-    with running() as server:
-        yield server

@@ -9,19 +9,11 @@ import os
 import time
 import uuid
 
-import pytest
 import yaml
 
 from conftest import AnsibleRunner
 from k8s_helpers import contract_pod_body, create, deployment, pod_ready, service, wait_list
 from receiver import Receiver, make_certificates, running
-
-
-@pytest.fixture(name="receiver")
-def receiver_for_this_file():
-    """The receiver fixture of receiver.py, here too while conftest does not offer it."""
-    with running() as server:
-        yield server
 
 
 def _runner(tmp_path):

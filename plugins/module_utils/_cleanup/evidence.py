@@ -74,14 +74,14 @@ def after_check(verdict, check, verified, reason):
     """The final verdict of a pod whose remote evidence was checked: deleted only when it verified."""
     url = remote_url(check)
     if verified:
-        return dict(verdict, why="%s; its evidence verifies at %s" % (verdict["why"], url), evidence_url=url)
-    return dict(verdict, delete=False, evidence_url=url,
+        return dict(verdict, why="%s; its evidence verifies at %s" % (verdict["why"], url))
+    return dict(verdict, delete=False,
                 why="%s, but its remote evidence at %s does not verify (%s): kept (require_evidence: remote)"
                 % (verdict["why"], url, reason))
 
 
 def unchecked(verdict, check, error):
     """The verdict of a pod whose store could not be asked (error: the message): kept."""
-    return dict(verdict, delete=False, evidence_url=remote_url(check),
+    return dict(verdict, delete=False,
                 why="%s, but its remote evidence at %s could not be checked (%s): kept (require_evidence: remote)"
                 % (verdict["why"], remote_url(check), error))

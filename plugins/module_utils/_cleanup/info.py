@@ -19,7 +19,11 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import
     is_our_network_policy,
     policy_for_pod_uid,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import (
+    is_quarantined,
+    quarantine_record,
+    remote_evidence_url,
+)
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import pod_ready
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import parse_rfc3339
 
@@ -40,13 +44,6 @@ def health(pod):
         "restarts": sum(int(cs.get("restartCount") or 0) for cs in statuses),
         "terminating": bool((pod.get("metadata") or {}).get("deletionTimestamp")),
     }
-
-
-def _remote_url(evidence):
-    """Where the verified remote copy is (the annotation's remote.url), or None."""
-    remote = (evidence or {}).get("remote")
-    url = remote.get("url") if isinstance(remote, dict) else None
-    return url if isinstance(url, str) and url else None
 
 
 def info_entry(pod, now):
@@ -71,7 +68,7 @@ def info_entry(pod, now):
         "evidence": {"exists": bool(evidence and evidence.get("bundle")),
                      "name": evidence.get("bundle") if evidence else None,
                      "collected_at": evidence.get("collected_at") if evidence else None,
-                     "url": _remote_url(evidence)},
+                     "url": remote_evidence_url(evidence)},
         "owner": record["owner"],
         "network_policy": record["network_policy"],
         "original_labels": record["original_labels"],

@@ -122,8 +122,6 @@ def plan(kube, config, now, warn=None):
     delete, skipped = [], []
     for pod, verdict in settle(config, [(pod, decide_mod.decide(pod, now, config)) for pod in pods], warn):
         entry = pod_entry(pod, verdict["why"], verdict.get("expires_at"))
-        if verdict.get("evidence_url"):
-            entry["evidence_url"] = verdict["evidence_url"]
         (delete if verdict["delete"] else skipped).append((pod, entry))
     deleting = set(pod["metadata"].get("uid") for pod, _e in delete)
     linked, orphans, kept = _plan_policies(kube, config, now, pods, deleting)

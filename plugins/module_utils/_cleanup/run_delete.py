@@ -19,7 +19,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._cleanup import policie
 from ansible_collections.triage.k8s.plugins.module_utils._cleanup.outcome import NOT_READ, after_failed_delete, must_reread
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._contract.policy import policy_pod_name
-from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record
+from ansible_collections.triage.k8s.plugins.module_utils._contract.record import quarantine_record, remote_evidence_url
 
 # Reads and decisions again after a failed precondition, before giving up on a pod.
 REEVALUATIONS = 3
@@ -36,7 +36,8 @@ def pod_entry(pod, why, expires_at=None):
     entry = identity(pod)
     entry.update(why=why, quarantined_at=record["quarantined_at"], quarantined_by=record["quarantined_by"],
                  quarantine_reason=record["reason"], expires_at=expires_at or record["expires_at"],
-                 evidence=evidence.get("bundle") if evidence else None, network_policy=record["network_policy"])
+                 evidence=evidence.get("bundle") if evidence else None, evidence_url=remote_evidence_url(evidence),
+                 network_policy=record["network_policy"])
     return entry
 
 

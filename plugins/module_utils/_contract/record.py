@@ -81,6 +81,14 @@ def quarantine_record(pod):
     }
 
 
+def remote_evidence_url(evidence):
+    """Where the verified remote copy of a pod's evidence is (the evidence annotation's remote.url,
+    written by pod_evidence only after its upload verified), or None. evidence: the decoded annotation."""
+    remote = evidence.get("remote") if isinstance(evidence, dict) else None
+    url = remote.get("url") if isinstance(remote, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
 def quarantine_id(pod):
     """A label value unique to this pod: its uid (valid as a label value, never reused)."""
     return _meta(pod).get("uid")

@@ -24,22 +24,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BINARIES=(alertmanager amtool)
 MODULE=github.com/prometheus/alertmanager
 
-if [ -n "${TRIAGE_K8S_AM_BIN_DIR:-}" ]; then
-  complete_dir "$TRIAGE_K8S_AM_BIN_DIR" || die "TRIAGE_K8S_AM_BIN_DIR=$TRIAGE_K8S_AM_BIN_DIR lacks one of: ${BINARIES[*]}"
-  echo "$TRIAGE_K8S_AM_BIN_DIR"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || die "Go is needed to build Alertmanager (go 1.26 or newer on PATH), or set TRIAGE_K8S_AM_BIN_DIR to a directory holding ${BINARIES[*]}"
+use_given TRIAGE_K8S_AM_BIN_DIR
+need_go "Alertmanager" TRIAGE_K8S_AM_BIN_DIR
 
 gover=$(go env GOVERSION)
 key="alertmanager-${ALERTMANAGER_VERSION}_${gover}"
-dest=$(cache_dir "$key")
-
-if complete_dir "$dest"; then
-  echo "$dest"
-  exit 0
-fi
+use_cached "$key"
 
 begin_build "$key"
 

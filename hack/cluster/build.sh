@@ -22,22 +22,12 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok kwokctl)
 
-if [ -n "${TRIAGE_K8S_BIN_DIR:-}" ]; then
-  complete_dir "$TRIAGE_K8S_BIN_DIR" || die "TRIAGE_K8S_BIN_DIR=$TRIAGE_K8S_BIN_DIR lacks one of: ${BINARIES[*]}"
-  echo "$TRIAGE_K8S_BIN_DIR"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || die "Go is needed to build the control plane (go 1.26 or newer on PATH), or set TRIAGE_K8S_BIN_DIR to a directory holding ${BINARIES[*]}"
+use_given TRIAGE_K8S_BIN_DIR
+need_go "the control plane" TRIAGE_K8S_BIN_DIR
 
 gover=$(go env GOVERSION)
 key="kube-${KUBE_VERSION}_etcd-${ETCD_VERSION}_kwok-${KWOK_VERSION}_${gover}"
-dest=$(cache_dir "$key")
-
-if complete_dir "$dest"; then
-  echo "$dest"
-  exit 0
-fi
+use_cached "$key"
 
 begin_build "$key"
 

@@ -34,3 +34,27 @@ finish_build() {
   rm -rf "$1"
   mv "$out" "$1"
 }
+
+# use_given VAR: when $VAR is set, check that it holds every binary, print it and exit.
+use_given() {
+  local dir=${!1:-}
+  [ -n "$dir" ] || return 0
+  complete_dir "$dir" || die "$1=$dir lacks one of: ${BINARIES[*]}"
+  echo "$dir"
+  exit 0
+}
+
+# need_go WHAT VAR: stop with what to do when there is no Go to build WHAT with.
+need_go() {
+  command -v go >/dev/null 2>&1 \
+    || die "Go is needed to build $1 (go 1.26 or newer on PATH), or set $2 to a directory holding ${BINARIES[*]}"
+}
+
+# use_cached KEY: set $dest to KEY's cache entry; when it is complete, print it and exit.
+use_cached() {
+  dest=$(cache_dir "$1")
+  if complete_dir "$dest"; then
+    echo "$dest"
+    exit 0
+  fi
+}

@@ -18,20 +18,11 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BINARIES=(versitygw)
 MODULE=github.com/versity/versitygw
 
-if [ -n "${TRIAGE_K8S_VGW_BIN_DIR:-}" ]; then
-  complete_dir "$TRIAGE_K8S_VGW_BIN_DIR" || die "TRIAGE_K8S_VGW_BIN_DIR=$TRIAGE_K8S_VGW_BIN_DIR lacks versitygw"
-  echo "$TRIAGE_K8S_VGW_BIN_DIR"
-  exit 0
-fi
-
-command -v go >/dev/null 2>&1 || die "Go is needed to build versitygw (go 1.26 or newer on PATH), or set TRIAGE_K8S_VGW_BIN_DIR to a directory holding it"
+use_given TRIAGE_K8S_VGW_BIN_DIR
+need_go "versitygw" TRIAGE_K8S_VGW_BIN_DIR
 
 key="versitygw-${VERSITYGW_VERSION}_$(go env GOVERSION)"
-dest=$(cache_dir "$key")
-if complete_dir "$dest"; then
-  echo "$dest"
-  exit 0
-fi
+use_cached "$key"
 
 begin_build "$key"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=local

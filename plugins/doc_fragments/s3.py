@@ -73,8 +73,8 @@ options:
         type: str
       retries:
         description:
-          - Attempts per request (1 to 20), with botocore's standard retry mode - exponential backoff with jitter on
-            throttling, 5xx answers and connection errors.
+          - Retries per request after the first attempt (0 to 20), with botocore's standard retry mode - exponential
+            backoff with jitter on throttling, 5xx answers and connection errors.
         type: int
         default: 5
       part_size:

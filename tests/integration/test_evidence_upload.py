@@ -7,6 +7,7 @@ import base64
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -220,3 +221,42 @@ def test_store_going_away_mid_upload(ansible, tmp_path, fresh_s3):
     assert not rerun.get("failed"), rerun
     assert [o["status"] for o in rerun["objects"]] == ["present", "uploaded"] and rerun["changed"] is True
     assert fresh_s3.objects(bucket)["b-big.bin"] == 200 * MIB
+
+
+def test_a_store_that_comes_back_within_the_retries(ansible, tmp_path, fresh_s3):
+    """botocore's standard retries (exponential backoff with jitter): the first request reaches a
+    listener on the store's port that hangs up at once; the store starts then, a later attempt
+    reaches it, and the upload succeeds."""
+    bucket = fresh_s3.make_bucket()
+    path = _write(str(tmp_path / "a.txt"), b"after the restart\n")
+    storage = fresh_s3.storage(bucket, retries=12)
+    task = {"name": "under test", "triage.k8s.evidence_upload": {"src": [path], "storage": storage},
+            "register": "result", "ignore_errors": True}
+    out = str(tmp_path / "result.json")
+    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": [
+        task, {"ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": out, "mode": "0600"}}]}]
+    playbook = str(tmp_path / "play.yml")
+    with open(playbook, "w") as handle:
+        yaml.safe_dump(play, handle)
+    fresh_s3.stop()
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", fresh_s3.port))
+    listener.listen(8)
+    listener.settimeout(120)
+    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
+                             playbook], env=ansible.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            cwd=str(tmp_path), start_new_session=True)
+    try:
+        conn, _addr = listener.accept()  # the module's first request
+        conn.close()
+        listener.close()
+        fresh_s3.start()
+        proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    with open(out) as handle:
+        result = json.load(handle)
+    assert not result.get("failed") and result["objects"][0]["status"] == "uploaded", result
+    assert fresh_s3.objects(bucket) == {"a.txt": len(b"after the restart\n")}

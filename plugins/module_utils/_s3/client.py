@@ -5,7 +5,8 @@
 TriageError (errors.translate). connect(storage) -> S3.
 
 - retries: botocore's standard mode (exponential backoff with jitter, transient errors, throttling
-  and 5xx) with storage.retries attempts per request; connect and read timeouts.
+  and 5xx) with storage.retries retries per request after the first attempt (botocore's
+  max_attempts counts retries); connect and read timeouts.
 - an endpoint_url (option, AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL) means an S3-compatible store:
   path-style addressing, which versitygw, MinIO and Ceph take without wildcard DNS.
 - uploads go through boto3's transfer manager, from disk: one PUT below storage.part_size, else a
@@ -165,7 +166,8 @@ def connect(storage, timeout=None):
         keys.check_bucket(storage["bucket"])
     keys.prefix(storage.get("prefix"))
     endpoint = endpoint_of(storage)
-    config = Config(retries={"mode": "standard", "max_attempts": storage.get("retries") or 5},
+    retries = 5 if storage.get("retries") is None else storage["retries"]
+    config = Config(retries={"mode": "standard", "max_attempts": retries},
                     connect_timeout=CONNECT_TIMEOUT, read_timeout=timeout or READ_TIMEOUT,
                     s3={"addressing_style": "path" if endpoint else "auto"}, signature_version="s3v4",
                     user_agent_extra=USER_AGENT)

@@ -48,8 +48,8 @@ def storage_problem(storage):
         return ("storage.part_size is %s MiB; S3 takes parts of %d MiB to %d MiB"
                 % (part, MIN_PART_MIB, MAX_PART_MIB))
     retries = storage.get("retries")
-    if retries is not None and not 1 <= retries <= 20:
-        return "storage.retries is %s; give 1 to 20 attempts per request" % retries
+    if retries is not None and not 0 <= retries <= 20:
+        return "storage.retries is %s; give 0 to 20 retries per request" % retries
     if storage.get("sse_kms_key_id") and storage.get("sse") != "aws:kms":
         return "storage.sse_kms_key_id needs storage.sse: aws:kms"
     if bool(storage.get("access_key")) != bool(storage.get("secret_key")):

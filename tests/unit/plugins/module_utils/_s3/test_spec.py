@@ -39,7 +39,9 @@ def test_storage_problem():
     assert storage_problem(ok) is None
     assert "5 MiB to 5120 MiB" in storage_problem(dict(ok, part_size=4))
     assert "5 MiB to 5120 MiB" in storage_problem(dict(ok, part_size=6000))
-    assert "1 to 20" in storage_problem(dict(ok, retries=0))
+    assert storage_problem(dict(ok, retries=0)) is None
+    assert "0 to 20 retries" in storage_problem(dict(ok, retries=-1))
+    assert "0 to 20 retries" in storage_problem(dict(ok, retries=21))
     assert "needs storage.sse: aws:kms" in storage_problem(dict(ok, sse_kms_key_id="k"))
     assert storage_problem(dict(ok, sse="aws:kms", sse_kms_key_id="k")) is None
     assert "go together" in storage_problem(dict(ok, access_key="a"))

@@ -247,10 +247,26 @@ def test_collect_evidence_playbook_uploads_with_triage_storage(core, api, namesp
     proc = ansible.playbook(os.path.join(REPO, "playbooks", "collect_evidence.yml"), extra_vars={
         "pod": name, "namespace": namespace, "dest": str(tmp_path / "bundles"),
         "triage_storage": {"bucket": s3_bucket, "prefix": "awx"}},
-        env=dict(s3.env(), K8S_AUTH_KUBECONFIG=ansible.kubeconfig, K8S_AUTH_CONTEXT=ansible.context))
+        env=dict(s3.env(), K8S_AUTH_KUBECONFIG=ansible.kubeconfig, K8S_AUTH_CONTEXT=ansible.context,
+                 ANSIBLE_SHOW_CUSTOM_STATS="True"))  # the set_stats data AWX keeps as artifacts, printed
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (bundle,) = os.listdir(str(tmp_path / "bundles"))
-    assert "Stored and verified at s3://%s/awx/%s/" % (s3_bucket, bundle) in proc.stdout
+    url = "s3://%s/awx/%s/" % (s3_bucket, bundle)
+    assert "Stored and verified at %s" % url in proc.stdout
+    assert '"remote_url": "%s"' % url in proc.stdout, proc.stdout[-3000:]
     rem = _annotation(core, name, namespace)["remote"]
     assert rem["prefix"] == "awx/%s/" % bundle and rem["objects"] == len(s3.objects(s3_bucket, "awx/"))
     assert s3.secret_key not in proc.stdout + proc.stderr
+
+
+def test_a_required_item_that_failed_is_still_stored_but_not_annotated(core, api, namespace, ansible, tmp_path, s3,
+                                                                         s3_bucket):
+    """What was collected outlives the host even when the task fails for a missing required item."""
+    name = _quarantined_pod(core, api, namespace, ansible)
+    result = _evidence(ansible, name, namespace, dest=str(tmp_path / "ev"), include=["manifest", "metrics"],
+                       required=["metrics"], storage=s3.storage(s3_bucket))
+    assert result["failed"] is True and result["changed"] is True
+    assert "required evidence was not collected: metrics unavailable" in result["msg"]
+    assert "the remote copy at %s (%d objects, verified)" % (
+        result["remote"]["url"], len(result["remote"]["objects"])) in result["msg"]
+    assert result["remote"]["verified"] is True and _annotation(core, name, namespace) is None

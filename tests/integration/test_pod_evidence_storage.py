@@ -259,8 +259,8 @@ def test_collect_evidence_playbook_uploads_with_triage_storage(core, api, namesp
     assert s3.secret_key not in proc.stdout + proc.stderr
 
 
-def test_a_required_item_that_failed_is_still_stored_but_not_annotated(core, api, namespace, ansible, tmp_path, s3,
-                                                                         s3_bucket):
+def test_a_required_item_that_failed_is_still_stored_but_not_annotated(core, api, namespace, ansible, tmp_path,
+                                                                       s3, s3_bucket):
     """What was collected outlives the host even when the task fails for a missing required item."""
     name = _quarantined_pod(core, api, namespace, ansible)
     result = _evidence(ansible, name, namespace, dest=str(tmp_path / "ev"), include=["manifest", "metrics"],

@@ -9,6 +9,8 @@ import datetime
 import hashlib
 import json
 import os
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -316,3 +318,82 @@ def test_done_when_evidence_scan_and_cleanup_jobs_store_verified_objects_and_not
     (note_a,) = [n for n in notes if n["cluster"] == a.context]
     assert [i["pod"] for i in note_a["items"]] == ["victim"], note_a
     _command_only(cleanup)
+
+
+def test_a_refused_upload_keeps_the_reports_and_fails_the_scan_at_the_end(fleet, s3, tmp_path):
+    if s3.proc is None:
+        s3.start()
+    bucket = s3.make_bucket()
+    store = Credential("credential-type-s3.yml", access_key=s3.access_key, secret_key="not-the-secret-key",
+                       region=s3.region, bucket=bucket, endpoint_url=s3.endpoint)
+    credential = fleet_credential(fleet, "scan")
+    stored = inventory_update(tmp_path, credential).inventory
+    reports = tmp_path / "reports"
+
+    (job,) = launch(tmp_path, "crashloop_scan", stored, survey="crashloop-scan", answers={"namespaces": fleet[0].namespace},
+                    credentials=[credential, store], template_vars=dict(SCAN_VARS, report_dir=str(reports),
+                                                                        target="k8s_clusters"))
+
+    assert not job.successful
+    assert "every cluster was scanned and the reports are in %s, but not all of them were uploaded to s3://%s" % (
+        reports, bucket) in job.stdout, job.stdout
+    assert "not-the-secret-key" not in job.stdout
+    report = read_json(os.path.join(str(reports), "crashloop-fleet.json"))
+    assert sorted(c["status"] for c in report["clusters"]) == ["scanned", "scanned"]
+    assert all(c["upload_error"] and c["report_urls"] == [] for c in report["clusters"]), report
+    assert job.artifacts["triage_crashloop_report_urls"] == []
+    assert s3.objects(bucket) == {}
+
+
+# ---------------------------------------------------------------- the slice rule on its own
+
+SLICE_CASES = [
+    # (every host of the source, the hosts of this job, triage_job_slice_count, (number, count) or None = unknown)
+    (["a", "b", "c"], ["a", "b", "c"], None, (1, 1)),
+    (["a", "b", "c"], ["a", "c"], None, (1, 2)),
+    (["a", "b", "c"], ["b"], None, None),  # slice 2 of 2 or of 3: the list cannot tell
+    (["a", "b", "c"], ["b"], 3, (2, 3)),
+    (["a", "b", "c"], ["b"], 2, (2, 2)),
+    (["a", "b", "c"], ["c"], None, (3, 3)),
+    (["a", "b", "c"], ["a", "b"], None, None),  # not an AWX slice
+    (["a", "b"], ["b"], None, (2, 2)),
+    (["a", "b"], ["x"], None, None),  # a host the source did not make
+    ([], ["a"], None, (1, 1)),  # another inventory: not sliced as far as anyone can tell
+]
+
+
+@pytest.mark.parametrize("fleet_hosts,hosts,given,expected", SLICE_CASES)
+def test_slice_rule(fleet_hosts, hosts, given, expected, tmp_path):
+    """roles/*/templates/slice.j2 (the same file in both roles) on a script inventory as AWX writes it."""
+    role_dir = os.path.join(awx_job.REPO, "roles")
+    with open(os.path.join(role_dir, "crashloop_scan", "templates", "slice.j2")) as f:
+        assert f.read() == open(os.path.join(role_dir, "cleanup", "templates", "slice.j2")).read()
+    data = {"all": {"vars": {"k8s_fleet_hosts": [{"__ansible_unsafe": h} for h in fleet_hosts]} if fleet_hosts else {},
+                    "children": ["k8s_clusters"]},
+            "k8s_clusters": {"hosts": hosts}, "_meta": {"hostvars": dict((h, {"remote_tower_id": 1}) for h in hosts)}}
+    script = tmp_path / "hosts"
+    script.write_text("#! /usr/bin/env python3\nprint(%r)\n" % json.dumps(data))
+    script.chmod(0o700)
+    out = tmp_path / "slice.json"
+    play = tmp_path / "play.yml"
+    task = {"run_once": True, "ansible.builtin.copy": {
+        "content": "{{ lookup('ansible.builtin.template', '%s/crashloop_scan/templates/slice.j2') }}" % role_dir,
+        "dest": str(out)}}
+    play.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "connection": "local",
+                                 "vars": {"ansible_python_interpreter": sys.executable}, "tasks": [task]}]))
+    extra = {"awx_job_id": 77, "awx_workflow_job_id": 76}
+    if given:
+        extra["triage_job_slice_count"] = given
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(script),
+                           str(play), "-e", json.dumps(extra)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                          text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stdout
+    found = read_json(str(out))
+    assert found["hosts"] == sorted(hosts)
+    if expected is None:
+        assert (found["number"], found["count"], found["suffix"]) == (None, None, "-job-77"), found
+        assert found["sliced"] and "which one is unknown" in found["label"], found
+    else:
+        assert (found["number"], found["count"]) == expected, found
+        assert found["sliced"] == (expected[1] > 1)
+        assert found["suffix"] == ("-slice-%d-of-%d" % expected if expected[1] > 1 else "")

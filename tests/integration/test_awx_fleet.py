@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -101,6 +102,22 @@ def test_inventory_update_stores_one_host_per_context_and_no_credential(fleet, t
         assert host["vars"]["k8s_context"] in (name, {"__ansible_unsafe": name})
     paths = set(json.dumps(h["vars"]["k8s_kubeconfig"]) for h in stored.hosts.values())
     assert len(paths) == 1 and os.path.join(update.pdd, "env") in paths.pop()
+
+
+def test_without_the_credential_on_the_job_every_host_fails_on_the_gone_kubeconfig(fleet, tmp_path):
+    """The stored k8s_kubeconfig is the inventory update's private file, deleted with its private data
+    dir (as AWX deletes it): a job without the credential cannot reach any cluster, and says why."""
+    update = inventory_update(tmp_path, fleet_credential(fleet, "scan"))
+    gone = os.path.join(update.pdd, "env")
+    shutil.rmtree(gone)
+
+    (job,) = launch(tmp_path, "crashloop_scan", update.inventory, survey="crashloop-scan",
+                    answers={"namespaces": fleet[0].namespace},
+                    template_vars=dict(SCAN_VARS, report_dir=str(tmp_path / "reports"), target="k8s_clusters"))
+
+    assert not job.successful
+    assert "the scan failed on 2 of 2 cluster(s)" in job.stdout, job.stdout
+    assert gone in job.stdout, job.stdout
 
 
 # ---------------------------------------------------------------- crashloop_scan, sliced

@@ -298,6 +298,10 @@ def test_done_when_evidence_scan_and_cleanup_jobs_store_verified_objects_and_not
     listed = s3.objects(bucket, remote["prefix"].rstrip("/"))  # archive mode: BUNDLE.tar.gz + BUNDLE/manifest.json
     assert len(listed) == remote["objects"] and remote["manifest_key"] in listed, listed
     _command_only(evidence)
+    # A pod whose annotation names the same objects with another manifest checksum: they do not verify for it.
+    forged = dict(annotation, manifest_sha256="0" * 64)
+    create(a.api, ns, contract_pod_body("forged", now - 3 * hour, now - hour, extra_annotations={
+        "triage.k8s/evidence": json.dumps(forged, sort_keys=True, separators=(",", ":"))}))
 
     # 2. The scan, sliced in two: each slice uploads its reports and notifies for its cluster.
     reports = tmp_path / "shared-volume"
@@ -324,10 +328,12 @@ def test_done_when_evidence_scan_and_cleanup_jobs_store_verified_objects_and_not
     cleanup.assert_successful()
     wait_list(a.core.list_namespaced_pod, lambda ps: "victim" not in [p.metadata.name for p in ps], timeout=30,
               what="the victim to go", namespace=ns)
-    assert "local-only" in names_in(a.api, ns)
+    assert "local-only" in names_in(a.api, ns) and "forged" in names_in(a.api, ns)
     summary = cleanup.artifacts["triage_cleanup"]
     (on_a,) = [c for c in summary["clusters"] if c["cluster"] == a.context]
-    assert on_a["summary"]["deleted"] == 1, on_a
+    assert on_a["summary"]["deleted"] == 1 and on_a["summary"]["skipped"] == 2, on_a
+    kept = dict((e["name"], e["why"]) for e in read_json(os.path.join(summary["report_dir"], a.context + ".json"))["pods_skipped"])
+    assert "does not verify" in kept["forged"] and "no remote copy" in kept["local-only"], kept
     assert summary["report_urls"] and all("/prod/reports/cleanup/" in u for u in summary["report_urls"])
     local = [os.path.join(summary["report_dir"], n) for n in os.listdir(summary["report_dir"])]
     _verify_objects(s3, bucket, summary["report_urls"], local)

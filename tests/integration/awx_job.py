@@ -354,12 +354,12 @@ class AwxJob:
     """One job (or one slice of a sliced job): the private data dir, the credentials, the run and
     what it left.
 
-    inventory: a StoredInventory (with slice=(k, n) for a slice) or, for the one-cluster jobs, a host
+    inventory: a StoredInventory (with job_slice=(k, n) for a slice) or, for the one-cluster jobs, a host
     name written as a static one-line inventory. credentials: Credential objects, or callables
     env_dir -> env (the bearer-token credential built in k8s_helpers)."""
 
     def __init__(self, path, playbook, survey=None, answers=None, template_vars=None, inventory="localhost",
-                 credentials=(), job_id=JOB_ID, slice=None, workflow_job=None, secrets=(), limit=None, forks=5):
+                 credentials=(), job_id=JOB_ID, job_slice=None, workflow_job=None, secrets=(), limit=None, forks=5):
         self.pdd = str(path)
         self.job_id = job_id
         self.secrets = [s for s in secrets if s]
@@ -376,7 +376,7 @@ class AwxJob:
                 env.update(credential(env_dir))
         self.env = env
         if isinstance(inventory, StoredInventory):
-            number, count = slice or (1, 1)
+            number, count = job_slice or (1, 1)
             data = inventory.script_data(number, count)
             self.hosts = sorted(data["_meta"]["hostvars"])
             script = "#! /usr/bin/env python3\n# -*- coding: utf-8 -*-\nprint(%r)\n" % json.dumps(data)
@@ -448,5 +448,5 @@ def launch(path, playbook, inventory, job_slice_count=1, job_id=5000, **kwargs):
                        **kwargs)]
     workflow = (job_id - 1, playbook)
     return [AwxJob(os.path.join(str(path), "job-%d" % (job_id + k)), playbook, inventory=inventory,
-                   job_id=job_id + k, slice=(k, count), workflow_job=workflow, **kwargs)
+                   job_id=job_id + k, job_slice=(k, count), workflow_job=workflow, **kwargs)
             for k in range(1, count + 1)]

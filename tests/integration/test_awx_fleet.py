@@ -271,7 +271,7 @@ def test_done_when_evidence_scan_and_cleanup_jobs_store_verified_objects_and_not
     bucket = s3.make_bucket()
     now = datetime.datetime.now(datetime.timezone.utc)
     hour = datetime.timedelta(hours=1)
-    a, b = fleet
+    a = fleet[0]
     ns = a.namespace
     create(a.api, ns, contract_pod_body("victim", now - 3 * hour, now - hour))
     create(a.api, ns, contract_pod_body("local-only", now - 3 * hour, now - hour, evidence="bundle-on-a-lost-disk"))
@@ -389,8 +389,9 @@ SLICE_CASES = [
 def test_slice_rule(fleet_hosts, hosts, given, expected, tmp_path):
     """roles/*/templates/slice.j2 (the same file in both roles) on a script inventory as AWX writes it."""
     role_dir = os.path.join(awx_job.REPO, "roles")
-    with open(os.path.join(role_dir, "crashloop_scan", "templates", "slice.j2")) as f:
-        assert f.read() == open(os.path.join(role_dir, "cleanup", "templates", "slice.j2")).read()
+    with open(os.path.join(role_dir, "crashloop_scan", "templates", "slice.j2")) as one:
+        with open(os.path.join(role_dir, "cleanup", "templates", "slice.j2")) as other:
+            assert one.read() == other.read()
     data = {"all": {"vars": {"k8s_fleet_hosts": [{"__ansible_unsafe": h} for h in fleet_hosts]} if fleet_hosts else {},
                     "children": ["k8s_clusters"]},
             "k8s_clusters": {"hosts": hosts}, "_meta": {"hostvars": dict((h, {"remote_tower_id": 1}) for h in hosts)}}

@@ -20,7 +20,6 @@ from kubernetes import client
 import awx_job
 from awx_job import Credential, InventoryUpdate, kubeconfig_credential, launch, multi_context_kubeconfig
 from conftest import api_client_for
-from receiver import running
 from k8s_helpers import JobIdentity, cluster_server_and_ca, contract_pod_body, crash_looping_pod, create, names_in, wait_list
 
 SCAN_VARS = {"crashloop_scan_restart_threshold": 1}
@@ -236,12 +235,6 @@ def test_sliced_cleanup_each_slice_reports_its_own_clusters(fleet, tmp_path):
 
 
 # ---------------------------------------------------------------- issue 13, "Done when"
-
-@pytest.fixture
-def receiver():
-    with running() as server:
-        yield server
-
 
 def _verify_objects(s3, bucket, urls, local_files):
     """Each s3:// URL is an object in the bucket whose bytes hash like the local file of the same name."""

@@ -263,6 +263,28 @@ def test_collect_evidence_playbook_uploads_with_triage_storage(core, api, namesp
     assert s3.secret_key not in proc.stdout + proc.stderr
 
 
+def test_collect_evidence_playbook_reports_a_failed_upload_before_failing(core, api, namespace, ansible, tmp_path,
+                                                                         fresh_s3):
+    """In an AWX job the local bundle is gone with the container: when the upload fails, the role still
+    publishes what was written (the bundle, no remote_url, the error) as the AWX artifact, then fails."""
+    name = _quarantined_pod(core, api, namespace, ansible)
+    bucket = fresh_s3.make_bucket()
+    fresh_s3.stop()
+    proc = ansible.playbook(os.path.join(REPO, "playbooks", "collect_evidence.yml"), extra_vars={
+        "pod": name, "namespace": namespace, "dest": str(tmp_path / "bundles"),
+        "triage_storage": fresh_s3.storage(bucket, retries=0)},
+        env={"K8S_AUTH_KUBECONFIG": ansible.kubeconfig, "K8S_AUTH_CONTEXT": ansible.context,
+             "ANSIBLE_SHOW_CUSTOM_STATS": "True"})
+    assert proc.returncode != 0, proc.stdout
+    assert os.path.isdir(str(tmp_path / "bundles")), proc.stdout[-5000:]
+    (bundle,) = os.listdir(str(tmp_path / "bundles"))
+    assert "FAILED: " in proc.stdout and "Not written: the remote copy" in proc.stdout, proc.stdout[-4000:]
+    assert '"bundle": "%s"' % os.path.join(str(tmp_path / "bundles"), bundle) in proc.stdout, proc.stdout[-4000:]
+    assert '"remote_url": null' in proc.stdout
+    assert "remote" not in (_annotation(core, name, namespace) or {})
+    assert fresh_s3.secret_key not in proc.stdout + proc.stderr
+
+
 def test_a_required_item_that_failed_is_still_stored_but_not_annotated(core, api, namespace, ansible, tmp_path,
                                                                        s3, s3_bucket):
     """What was collected outlives the host even when the task fails for a missing required item."""

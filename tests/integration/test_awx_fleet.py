@@ -375,6 +375,7 @@ SLICE_CASES = [
     (["a", "b"], ["b"], None, (2, 2)),
     (["a", "b"], ["x"], None, None),  # a host the source did not make
     ([], ["a"], None, (1, 1)),  # another inventory: not sliced as far as anyone can tell
+    (["a", "b", "c"], ["a", "b", "x"], "no workflow", (1, 1)),  # a standalone job is no slice
 ]
 
 
@@ -399,7 +400,9 @@ def test_slice_rule(fleet_hosts, hosts, given, expected, tmp_path):
     play.write_text(json.dumps([{"hosts": "all", "gather_facts": False, "connection": "local",
                                  "vars": {"ansible_python_interpreter": sys.executable}, "tasks": [task]}]))
     extra = {"awx_job_id": 77, "awx_workflow_job_id": 76}
-    if given:
+    if given == "no workflow":
+        del extra["awx_workflow_job_id"]
+    elif given:
         extra["triage_job_slice_count"] = given
     proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", str(script),
                            str(play), "-e", json.dumps(extra)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

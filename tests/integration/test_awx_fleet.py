@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
@@ -330,9 +331,11 @@ def test_done_when_evidence_scan_and_cleanup_jobs_store_verified_objects_and_not
     assert summary["report_urls"] and all("/prod/reports/cleanup/" in u for u in summary["report_urls"])
     local = [os.path.join(summary["report_dir"], n) for n in os.listdir(summary["report_dir"])]
     _verify_objects(s3, bucket, summary["report_urls"], local)
-    notes = [r["json"] for r in receiver.wait(4) if r["json"]["event"] == "cleanup"]
-    (note_a,) = [n for n in notes if n["cluster"] == a.context]
-    assert [i["pod"] for i in note_a["items"]] == ["victim"], note_a
+    notes = [r["json"] for r in receiver.wait(3) if r["json"]["event"] == "cleanup"]
+    time.sleep(0.5)
+    # Only the cluster where something was deleted notifies: a quiet night stays quiet.
+    assert [n["cluster"] for n in notes] == [a.context], notes
+    assert [i["pod"] for i in notes[0]["items"]] == ["victim"], notes
     _command_only(cleanup)
 
 

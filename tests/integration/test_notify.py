@@ -542,6 +542,21 @@ def test_crashloop_scan_playbook_notifies_once_per_cluster(core, apps, namespace
     _assert_url_hidden(receiver, out)
 
 
+def test_a_scan_with_nothing_to_report_stays_quiet_unless_always(namespace, ansible, kubeconfig, context, receiver,
+                                                                  tmp_path):
+    extra = {"namespaces": namespace, "report_dir": str(tmp_path / "reports"),
+             "triage_notify": {"url": receiver.url, "format": "json"}}
+    proc, out = _play(ansible, "crashloop_scan", extra, kubeconfig, context)
+    assert proc.returncode == 0, out
+    time.sleep(0.5)
+    assert receiver.requests == []
+    extra["triage_notify"]["always"] = True
+    proc, out = _play(ansible, "crashloop_scan", extra, kubeconfig, context)
+    assert proc.returncode == 0, out
+    payload = receiver.wait(1)[0]["json"]
+    assert payload["event"] == "scan" and payload["items"] == [] and payload["summary"]["unhealthy"] == 0
+
+
 def test_cleanup_playbook_notifies_what_it_deleted(api, namespace, ansible, kubeconfig, context, receiver, tmp_path):
     now = datetime.datetime.now(datetime.timezone.utc)
     hour = datetime.timedelta(hours=1)

@@ -543,7 +543,7 @@ def test_crashloop_scan_playbook_notifies_once_per_cluster(core, apps, namespace
 
 
 def test_a_scan_with_nothing_to_report_stays_quiet_unless_always(namespace, ansible, kubeconfig, context, receiver,
-                                                                  tmp_path):
+                                                                 tmp_path):
     extra = {"namespaces": namespace, "report_dir": str(tmp_path / "reports"),
              "triage_notify": {"url": receiver.url, "format": "json"}}
     proc, out = _play(ansible, "crashloop_scan", extra, kubeconfig, context)

@@ -264,7 +264,7 @@ def test_collect_evidence_playbook_uploads_with_triage_storage(core, api, namesp
 
 
 def test_collect_evidence_playbook_reports_a_failed_upload_before_failing(core, api, namespace, ansible, tmp_path,
-                                                                         fresh_s3):
+                                                                          fresh_s3):
     """In an AWX job the local bundle is gone with the container: when the upload fails, the role still
     publishes what was written (the bundle, no remote_url, the error) as the AWX artifact, then fails."""
     name = _quarantined_pod(core, api, namespace, ansible)

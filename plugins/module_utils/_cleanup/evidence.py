@@ -38,8 +38,10 @@ def evidence_mode(value):
 
 
 def _scope(storage):
+    """(bucket, prefix) this cleanup trusts; the prefix ends in '/' so that `evidence` does not admit `evidence-old/`."""
     storage = storage or {}
-    return storage.get("bucket") or None, (storage.get("prefix") or "").lstrip("/")
+    prefix = (storage.get("prefix") or "").strip("/")
+    return storage.get("bucket") or None, prefix + "/" if prefix else ""
 
 
 def remote_requirement(evidence, storage):

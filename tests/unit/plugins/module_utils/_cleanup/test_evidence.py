@@ -91,6 +91,14 @@ def test_a_missing_incomplete_or_foreign_copy_keeps_the_pod(remote, words):
     assert check is None and words in problem
 
 
+def test_a_prefix_without_slash_does_not_admit_a_sibling():
+    sibling = dict(REMOTE, prefix="evidence-old/b1/", manifest_key="evidence-old/b1/manifest.json")
+    check, problem = evidence.remote_requirement(record(sibling), {"bucket": "incidents", "prefix": "evidence"})
+    assert check is None and "outside" in problem
+    check, problem = evidence.remote_requirement(record(), {"bucket": "incidents", "prefix": "/evidence"})
+    assert problem is None
+
+
 def test_the_endpoint_in_an_annotation_is_never_used():
     # Only bucket and keys come from the annotation; remote_requirement hands no endpoint on.
     check, _problem = evidence.remote_requirement(record(dict(REMOTE, endpoint="http://attacker.example")), STORAGE)

@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.timeutil import parse_rfc3339
@@ -72,3 +72,61 @@ def pod_ready(pod):
         if cond.get("type") == "Ready":
             return cond.get("status") == "True"
     return False
+
+
+# A pod's own containers say it is unhealthy, whatever its Ready condition says at this instant
+# (a crash-looping container is Ready between crashes): the defaults of crashloop_info's policy.
+UNHEALTHY_RESTARTS = 3
+UNHEALTHY_WINDOW_SECONDS = 600
+
+
+def _restarts_in_window(status, created, start):
+    """How many of a container's restarts fall in the window starting at `start` (the estimate
+    of _crashloop/classify.py restarts_in_window: the API keeps only the last termination)."""
+    restarts = as_int(status.get("restartCount"))
+    last = as_dict(as_dict(status.get("lastState")).get("terminated"))
+    finished = as_time(last.get("finishedAt"))
+    if restarts <= 0 or finished is None or finished < start:
+        return 0
+    running_since = as_time(as_dict(as_dict(status.get("state")).get("running")).get("startedAt"))
+    if running_since is not None and running_since < start:
+        return 0
+    if created is not None and created >= start:
+        return restarts
+    started = as_time(last.get("startedAt"))
+    return 1 if started is not None and started < start else restarts
+
+
+def unhealthy_reason(pod, now, restart_threshold=UNHEALTHY_RESTARTS, window_seconds=UNHEALTHY_WINDOW_SECONDS):
+    """Why the pod's own diagnosis is unhealthy, or None: a container (init or regular, never an
+    ephemeral one) in CrashLoopBackOff or OOM-killed now, OOM-killed within the window, or with at
+    least `restart_threshold` restarts within it (crashloop_info's crash_loop and oom_killed).
+    `now`: an aware datetime or RFC 3339 text; a time later than `now` (clock skew) counts as now."""
+    now = as_time(now)
+    if now is None:
+        raise ValueError("now must be a datetime or an RFC 3339 timestamp")
+    status = as_dict((pod or {}).get("status"))
+    created = as_time(meta(pod).get("creationTimestamp"))
+    start = now - timedelta(seconds=window_seconds)
+    for field in ("initContainerStatuses", "containerStatuses"):
+        for raw in as_list(status.get(field)):
+            container = as_dict(raw)
+            name = as_str(container.get("name"), "?")
+            state = as_dict(container.get("state"))
+            if as_dict(state.get("waiting")).get("reason") == "CrashLoopBackOff":
+                return "container %s is in CrashLoopBackOff" % name
+            if as_dict(state.get("terminated")).get("reason") == "OOMKilled":
+                return "container %s was OOM-killed" % name
+            last = as_dict(as_dict(container.get("lastState")).get("terminated"))
+            finished = as_time(last.get("finishedAt"))
+            if last.get("reason") == "OOMKilled" and finished is not None and min(finished, now) >= start:
+                return "container %s was OOM-killed within the last %ds" % (name, window_seconds)
+            count = _restarts_in_window(container, created, start)
+            if count >= restart_threshold:
+                return "container %s restarted %d time(s) within the last %ds" % (name, count, window_seconds)
+    return None
+
+
+def healthy_ready(pod, now):
+    """Ready, and not unhealthy by its own diagnosis (unhealthy_reason)."""
+    return pod_ready(pod) and unhealthy_reason(pod, now) is None

@@ -10,20 +10,52 @@ proceed deliberately. Pure functions over what run_apply read; run_apply asks tw
    the namespace and the Ready peers behind each Service: max_quarantined_per_owner, then the
    last Ready replica of its owner, then the last Ready endpoint of a Service. force lifts the
    last two, never the first ones.
+
+A Ready pod counts as a healthy Ready replica (or endpoint) only when its own diagnosis is not
+unhealthy (_k8s/objects.py unhealthy_reason: a crash loop, or an OOM kill in the restart window,
+as crashloop_info diagnoses them): a crash-looping pod is Ready between crashes, and counting it
+made the guard refuse or allow the same quarantine depending on the instant. So quarantining an
+unhealthy pod never trips the last-Ready guards, and an unhealthy peer never lets a healthy pod go.
+
+Every refusal carries details {refused: true, guard: GUARD_*}: a deliberate refusal, told apart
+from a failure by whoever reads the module's result (crashloop_scan's outcomes).
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref, meta, pod_ready
+from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref, healthy_ready, meta, pod_ready
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import (
     REPLACING_KINDS,
     REPLICA_KINDS,
     quarantined_from_owner,
+    ready_peers,
     unschedulable_pods,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import SCOPE_TRAFFIC_AND_OWNER
+
+GUARD_TERMINATING = "terminating"
+GUARD_OWNER_KIND = "owner_kind"
+GUARD_MAX_PER_OWNER = "max_quarantined_per_owner"
+GUARD_LAST_READY_REPLICA = "last_ready_replica"
+GUARD_LAST_READY_ENDPOINT = "last_ready_endpoint"
+
+
+def refused(guard, **details):
+    """The details of a refusal by `guard`: the marker a reader of the result tells refusals by."""
+    return dict(details, refused=True, guard=guard)
+
+
+def counts_as_ready(pod, now=None):
+    """Whether the pod counts as a healthy Ready pod: Ready, and (when `now` is given) not unhealthy
+    by its own diagnosis. Without `now` only the Ready condition is read."""
+    return pod_ready(pod) if now is None else healthy_ready(pod, now)
+
+
+def healthy_ready_peers(pod, pods, now):
+    """Names of the other pods in pods that count as healthy Ready pods (see counts_as_ready)."""
+    return ready_peers(pod, [p for p in pods if counts_as_ready(p, now)])
 
 
 def owner_refusal(kind, scope, force=False):
@@ -41,26 +73,37 @@ def owner_refusal(kind, scope, force=False):
     return None
 
 
-def pod_refusal(pod, scope):
-    """The refusal decided from the pod alone (terminating; an owner this scope cannot handle), or None."""
+def pod_guard(pod, scope):
+    """(message, details) of the refusal decided from the pod alone (terminating; an owner this
+    scope cannot handle), or None."""
     pmeta = meta(pod)
     if pmeta.get("deletionTimestamp"):
         return ('pod "%s" is terminating (deletion requested at %s): there is nothing left to quarantine; '
-                "collect what evidence remains instead" % (pmeta.get("name"), pmeta["deletionTimestamp"]))
+                "collect what evidence remains instead" % (pmeta.get("name"), pmeta["deletionTimestamp"]),
+                refused(GUARD_TERMINATING))
     ref = controller_ref(pod)
     why = owner_refusal(ref.get("kind") if ref else None, scope)
     if why:
-        return "cannot quarantine pod %s with scope %s: %s" % (pmeta.get("name"), scope, why)
+        return ("cannot quarantine pod %s with scope %s: %s" % (pmeta.get("name"), scope, why),
+                refused(GUARD_OWNER_KIND))
     return None
 
 
-def last_ready_replica(pod, owner_pods):
+def pod_refusal(pod, scope):
+    """The message of pod_guard(), or None."""
+    found = pod_guard(pod, scope)
+    return found[0] if found else None
+
+
+def last_ready_replica(pod, owner_pods, now=None):
     """True when the pod is Ready and no other pod of the same owner is: taking it out of traffic
-    leaves the workload with no ready endpoint until a replacement is up."""
-    if not pod_ready(pod):
+    leaves the workload with no ready endpoint until a replacement is up. With `now`, only
+    healthy Ready pods count (counts_as_ready): an unhealthy pod is never the last healthy one,
+    and an unhealthy peer does not stand in for it."""
+    if not counts_as_ready(pod, now):
         return False
     uid = meta(pod).get("uid")
-    return not any(pod_ready(p) for p in owner_pods if meta(p).get("uid") != uid)
+    return not any(counts_as_ready(p, now) for p in owner_pods if meta(p).get("uid") != uid)
 
 
 def max_per_owner_refusal(pod, ref, quarantined_pods, limit):
@@ -78,22 +121,23 @@ def max_per_owner_refusal(pod, ref, quarantined_pods, limit):
             "broken: quarantining more pods would only orphan a new pod on every crash. Release or clean up "
             "the quarantined ones, or raise the limit deliberately."
             % (name, ref["kind"], ref["name"], len(already), ", ".join(already), limit),
-            {"quarantined_pods": already})
+            refused(GUARD_MAX_PER_OWNER, quarantined_pods=already))
 
 
-def needs_service_peers(params, pod, ref, owner, selecting, quarantined_pods):
+def needs_service_peers(params, pod, ref, owner, selecting, quarantined_pods, now=None):
     """Whether refusal() looks at the Ready peers behind the pod's Services (so run_apply lists the
-    pods of each, and only then): a Ready pod, without force, selected by a Service, whose owner
-    (if any) is not a replica set, and not refused already for max_quarantined_per_owner."""
-    if params["force"] or not pod_ready(pod) or not selecting:
+    pods of each, and only then): a healthy Ready pod (counts_as_ready), without force, selected by
+    a Service, whose owner (if any) is not a replica set, and not refused already for
+    max_quarantined_per_owner."""
+    if params["force"] or not counts_as_ready(pod, now) or not selecting:
         return False
     if owner is not None and owner["kind"] in REPLICA_KINDS:
         return False
     return max_per_owner_refusal(pod, ref, quarantined_pods, params["max_quarantined_per_owner"]) is None
 
 
-def _last_replica_refusal(params, pod, owner, owner_pods, selecting):
-    if not last_ready_replica(pod, owner_pods):
+def _last_replica_refusal(params, pod, owner, owner_pods, selecting, now):
+    if not last_ready_replica(pod, owner_pods, now):
         return None
     replaced = params["scope"] == SCOPE_TRAFFIC_AND_OWNER
     services = ", ".join(s["name"] for s in selecting)
@@ -109,7 +153,7 @@ def _last_replica_refusal(params, pod, owner, owner_pods, selecting):
             "%s. Use force: true to quarantine it anyway."
             % (meta(pod).get("name"), owner["kind"], meta(owner).get("name"),
                " (and Service(s) %s)" % services if services else "", after),
-            {"unschedulable_pods": stuck})
+            refused(GUARD_LAST_READY_REPLICA, unschedulable_pods=stuck))
 
 
 def _last_endpoint_refusal(params, pod, ref, owner, service_peers):
@@ -124,22 +168,23 @@ def _last_endpoint_refusal(params, pod, ref, owner, service_peers):
         after = "and with scope %s its owner does not replace it" % params["scope"]
     return ("refusing to quarantine: %s is the only Ready pod behind Service(s) %s, which would have no ready "
             "endpoint %s. Use force: true to quarantine it anyway." % (meta(pod).get("name"), ", ".join(alone), after),
-            {"services_left_without_endpoints": alone})
+            refused(GUARD_LAST_READY_ENDPOINT, services_left_without_endpoints=alone))
 
 
-def refusal(params, pod, ref, owner, owner_pods, selecting, quarantined_pods, service_peers):
+def refusal(params, pod, ref, owner, owner_pods, selecting, quarantined_pods, service_peers, now=None):
     """The refusal of a planned quarantine as (message, details for the error), or None to go ahead.
 
     params: the module's (force, scope, max_quarantined_per_owner); ref: the pod's controller
     ownerReference or None; owner: the owner object when it still exists (same uid), else None;
     owner_pods: the owner's pods; selecting: the Services ({name, selector}) selecting the pod;
     quarantined_pods: the quarantined pods of the namespace; service_peers: {Service name: names
-    of the other Ready pods it selects}, read when needs_service_peers() says so."""
+    of the other healthy Ready pods it selects (healthy_ready_peers)}, read when needs_service_peers()
+    says so; now: the time the pods' diagnoses are made at (None: the Ready condition alone)."""
     found = max_per_owner_refusal(pod, ref, quarantined_pods, params["max_quarantined_per_owner"])
-    if found or params["force"] or not pod_ready(pod):
+    if found or params["force"] or not counts_as_ready(pod, now):
         return found
     if owner is not None and owner["kind"] in REPLICA_KINDS:
-        return _last_replica_refusal(params, pod, owner, owner_pods, selecting)
+        return _last_replica_refusal(params, pod, owner, owner_pods, selecting, now)
     if not selecting:
         return None
     return _last_endpoint_refusal(params, pod, ref, owner, service_peers)

@@ -69,20 +69,21 @@ def _owner_pods(kube, namespace, owner, owner_sel):
     return pods, selector
 
 
-def _ready_peers_by_service(kube, namespace, pod, selecting):
-    """{Service name: names of the other Ready pods it selects} for the Services selecting the pod."""
-    return dict((service["name"], owner_rules.ready_peers(pod, kube.list(
-        "Pod", namespace, label_selector=selector_string(service["selector"], plain_map=True))))
+def _ready_peers_by_service(kube, namespace, pod, selecting, now):
+    """{Service name: names of the other healthy Ready pods it selects} for the Services selecting the pod."""
+    return dict((service["name"], guards.healthy_ready_peers(pod, kube.list(
+        "Pod", namespace, label_selector=selector_string(service["selector"], plain_map=True)), now))
         for service in selecting)
 
 
-def _check_guards(kube, params, pod, ref, owner, owner_pods, selecting):
-    """Read what guards.refusal() needs and raise its refusal, if any."""
+def _check_guards(kube, params, pod, ref, owner, owner_pods, selecting, now):
+    """Read what guards.refusal() needs and raise its refusal, if any. now: the run's time (RFC
+    3339), at which the pods' own diagnoses (crash loop, OOM kill) are read."""
     namespace = pod["metadata"]["namespace"]
     quarantined = kube.list("Pod", namespace, label_selector=QUARANTINED_SELECTOR) if ref is not None else []
-    peers = (_ready_peers_by_service(kube, namespace, pod, selecting)
-             if guards.needs_service_peers(params, pod, ref, owner, selecting, quarantined) else None)
-    found = guards.refusal(params, pod, ref, owner, owner_pods, selecting, quarantined, peers)
+    peers = (_ready_peers_by_service(kube, namespace, pod, selecting, now)
+             if guards.needs_service_peers(params, pod, ref, owner, selecting, quarantined, now) else None)
+    found = guards.refusal(params, pod, ref, owner, owner_pods, selecting, quarantined, peers, now)
     if found:
         raise TriageError(*found)
 
@@ -91,9 +92,9 @@ def plan_quarantine(kube, params, pod, now, expires_at, identity):
     """Everything the quarantine would do, without writing: a dict the module reports."""
     namespace = pod["metadata"]["namespace"]
     scope = params["scope"]
-    refusal = guards.pod_refusal(pod, scope)
+    refusal = guards.pod_guard(pod, scope)
     if refusal:
-        raise TriageError(refusal)
+        raise TriageError(*refusal)
     ref, owner, owner_sel = _owner(kube, pod)
     services = _services(kube, namespace)
     planner_owner = owner_sel
@@ -106,7 +107,7 @@ def plan_quarantine(kube, params, pod, now, expires_at, identity):
                           {"services_selecting": plan["services_selecting"]})
     owner_pods, owner_selector_text = ([], None) if owner is None else _owner_pods(kube, namespace, owner, owner_sel)
     selecting = [s for s in services if s["name"] in plan["services_selecting"]]
-    _check_guards(kube, params, pod, ref, owner, owner_pods, selecting)
+    _check_guards(kube, params, pod, ref, owner, owner_pods, selecting, now)
     policy_name = policy_marks.network_policy_name(pod) if params["network_isolation"] else None
     annotations = pod_record.quarantine_annotations(now, identity, params["reason"], expires_at, plan["changes"],
                                                     ref, policy_name)

@@ -11,10 +11,12 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.guards import (
+    healthy_ready_peers,
     last_ready_replica,
     max_per_owner_refusal,
     needs_service_peers,
     owner_refusal,
+    pod_guard,
     pod_refusal,
     refusal,
 )
@@ -136,7 +138,7 @@ def test_max_per_owner_refuses_at_the_limit_and_names_the_quarantined_pods():
         "web-b), the limit max_quarantined_per_owner=2. If its replacements fail the same way, the workload itself "
         "is broken: quarantining more pods would only orphan a new pod on every crash. Release or clean up the "
         "quarantined ones, or raise the limit deliberately.")
-    assert details == {"quarantined_pods": ["web-a", "web-b"]}
+    assert details == {"quarantined_pods": ["web-a", "web-b"], "refused": True, "guard": "max_quarantined_per_owner"}
     assert max_per_owner_refusal(pod, owner_ref(), others, 2) == (message, details)
     assert max_per_owner_refusal(pod, owner_ref(), others, 3) is None
 
@@ -156,7 +158,7 @@ def test_the_only_ready_replica_is_refused():
     assert message == ("refusing to quarantine: web-7d4b9c-x2x9z is the only Ready pod of ReplicaSet web-7d4b9c, so "
                        "the workload (and Service(s) web) would have no Ready pod until a replacement is Ready. Use "
                        "force: true to quarantine it anyway.")
-    assert details == {"unschedulable_pods": []}
+    assert details == {"unschedulable_pods": [], "refused": True, "guard": "last_ready_replica"}
     message, _details = refusal(params(), pod, owner_ref(), rs(), pods, [], [], None)
     assert "so the workload would have no Ready pod until" in message
 
@@ -167,7 +169,7 @@ def test_the_only_ready_replica_says_why_no_replacement_comes():
     message, details = refusal(params(), pod, owner_ref(), rs(), stuck, WEB, [], None)
     assert message.endswith("would have no Ready pod until a replacement is Ready, and ReplicaSet cannot place one "
                             "now: its pod(s) web-y, web-z are unschedulable. Use force: true to quarantine it anyway.")
-    assert details == {"unschedulable_pods": ["web-y", "web-z"]}
+    assert details == {"unschedulable_pods": ["web-y", "web-z"], "refused": True, "guard": "last_ready_replica"}
     message, _details = refusal(params(scope=TO), pod, owner_ref(), rs(), [pod], WEB, [], None)
     assert message.endswith("would have no Ready pod and with scope traffic_only its owner does not replace it. "
                             "Use force: true to quarantine it anyway.")
@@ -190,7 +192,8 @@ def test_the_last_ready_endpoint_of_a_service_is_refused():
     assert message == ("refusing to quarantine: web-7d4b9c-x2x9z is the only Ready pod behind Service(s) admin, web, "
                        "which would have no ready endpoint and nothing replaces a bare pod. Use force: true to "
                        "quarantine it anyway.")
-    assert details == {"services_left_without_endpoints": ["admin", "web"]}
+    assert details == {"services_left_without_endpoints": ["admin", "web"], "refused": True,
+                       "guard": "last_ready_endpoint"}
 
 
 def test_the_last_ready_endpoint_says_whether_a_replacement_comes():
@@ -217,7 +220,7 @@ def test_the_last_endpoint_guard_lets_go(case):
 def test_force_never_lifts_the_max_per_owner_guard():
     pod = make_pod(ready=False, owners=[owner_ref()])
     found = refusal(params(force=True), pod, owner_ref(), rs(), [], [], [quarantined(name="x", uid="x")], None)
-    assert found and found[1] == {"quarantined_pods": ["x"]}
+    assert found and found[1] == {"quarantined_pods": ["x"], "refused": True, "guard": "max_quarantined_per_owner"}
 
 
 @pytest.mark.parametrize("force", [False, True])
@@ -242,3 +245,81 @@ def test_service_peers_are_read_exactly_when_the_guard_needs_them(force, ready, 
         assert alone and "only Ready pod behind Service(s) web" in alone[0] and served is None
     assert needed is (ready and not force and bool(selecting) and not (at_limit and ref is not None)
                       and (owner is None or kind in ("DaemonSet", "Job")))
+
+
+# --- an unhealthy pod is not a healthy Ready replica (issue 14 part 6) -------------------------
+# NOW is 2026-11-22T03:04:05Z; the pods of make_pod were created at 01:00, long before the window.
+
+def crashing(pod, restarts=5, finished="2026-11-22T03:03:55Z", started="2026-11-22T03:03:50Z",
+             running_since="2026-11-22T03:04:00Z", reason="Error"):
+    """The pod Ready between two crashes: running again, with the last crash `finished` ago."""
+    pod["status"]["containerStatuses"] = [{
+        "name": "web", "ready": True, "restartCount": restarts, "state": {"running": {"startedAt": running_since}},
+        "lastState": {"terminated": {"exitCode": 137 if reason == "OOMKilled" else 1, "reason": reason,
+                                     "startedAt": started, "finishedAt": finished}}}]
+    return pod
+
+
+def test_a_crash_looping_pod_ready_between_crashes_is_not_the_last_healthy_replica():
+    pod = crashing(make_pod(ready=True, owners=[owner_ref()]))
+    assert last_ready_replica(pod, [pod]) is True  # the Ready condition alone: refused at this instant
+    assert last_ready_replica(pod, [pod], NOW) is False
+    assert refusal(params(), pod, owner_ref(), rs(), [pod], WEB, [], None, NOW) is None
+    assert refusal(params(), pod, owner_ref(), rs(), [pod], WEB, [], None)[1]["guard"] == "last_ready_replica"
+
+
+def test_an_oom_kill_in_the_window_makes_a_ready_pod_unhealthy_even_after_one_restart():
+    pod = crashing(make_pod(ready=True, owners=[owner_ref()]), restarts=1, reason="OOMKilled",
+                   started="2026-11-22T02:00:00Z")
+    assert refusal(params(), pod, owner_ref(), rs(), [pod], WEB, [], None, NOW) is None
+    long_ago = crashing(make_pod(ready=True, owners=[owner_ref()]), restarts=1, reason="OOMKilled",
+                        started="2026-11-22T01:00:00Z", finished="2026-11-22T02:00:00Z", running_since="2026-11-22T02:00:01Z")
+    assert refusal(params(), long_ago, owner_ref(), rs(), [long_ago], WEB, [], None, NOW)[1]["guard"] == "last_ready_replica"
+
+
+def test_a_ready_pod_that_restarted_once_recently_is_still_healthy():
+    pod = crashing(make_pod(ready=True, owners=[owner_ref()]), restarts=1, started="2026-11-22T01:00:00Z")
+    found = refusal(params(), pod, owner_ref(), rs(), [pod], WEB, [], None, NOW)
+    assert found and found[1]["guard"] == "last_ready_replica"
+
+
+def test_a_crash_looping_peer_does_not_stand_in_for_the_last_healthy_replica():
+    pod = make_pod(ready=True, owners=[owner_ref()])
+    peer = crashing(sibling("web-2", ready=True))
+    assert refusal(params(), pod, owner_ref(), rs(), [pod, peer], WEB, [], None) is None  # Ready condition alone
+    message, details = refusal(params(), pod, owner_ref(), rs(), [pod, peer], WEB, [], None, NOW)
+    assert "is the only Ready pod of ReplicaSet web-7d4b9c" in message
+    assert details["refused"] is True and details["guard"] == "last_ready_replica"
+    healthy = sibling("web-3", ready=True)
+    assert refusal(params(), pod, owner_ref(), rs(), [pod, peer, healthy], WEB, [], None, NOW) is None
+
+
+def test_the_last_endpoint_guard_counts_only_healthy_peers_and_lets_an_unhealthy_pod_go():
+    bare = make_pod(ready=True)
+    peer = crashing(make_pod(name="web-2", uid="uid-web-2", ready=True))
+    assert healthy_ready_peers(bare, [bare, peer], NOW) == []
+    assert healthy_ready_peers(bare, [bare, peer], None) == ["web-2"]
+    assert healthy_ready_peers(bare, [bare, make_pod(name="web-3", uid="uid-web-3", ready=True)], NOW) == ["web-3"]
+    sick = crashing(make_pod(ready=True))
+    assert needs_service_peers(params(), sick, None, None, WEB, [], NOW) is False
+    assert refusal(params(), sick, None, None, [], WEB, [], {"web": []}, NOW) is None
+    found = refusal(params(), bare, None, None, [], WEB, [], {"web": []}, NOW)
+    assert found[1] == {"services_left_without_endpoints": ["web"], "refused": True, "guard": "last_ready_endpoint"}
+
+
+def test_force_and_max_per_owner_are_unchanged_by_the_diagnosis():
+    sick = crashing(make_pod(ready=True, owners=[owner_ref()]))
+    found = refusal(params(), sick, owner_ref(), rs(), [sick], WEB, [quarantined(name="q", uid="q")], None, NOW)
+    assert found[1]["guard"] == "max_quarantined_per_owner"
+    healthy = make_pod(ready=True, owners=[owner_ref()])
+    assert refusal(params(force=True), healthy, owner_ref(), rs(), [healthy], WEB, [], None, NOW) is None
+
+
+def test_every_refusal_from_the_pod_alone_carries_the_marker():
+    terminating = make_pod(owners=[owner_ref()])
+    terminating["metadata"]["deletionTimestamp"] = NOW
+    assert pod_guard(terminating, TAO)[1] == {"refused": True, "guard": "terminating"}
+    sts = make_pod(owners=[owner_ref(kind="StatefulSet", name="db")])
+    message, details = pod_guard(sts, TAO)
+    assert details == {"refused": True, "guard": "owner_kind"} and message == pod_refusal(sts, TAO)
+    assert pod_guard(sts, TO) is None and pod_refusal(sts, TO) is None

@@ -159,6 +159,9 @@ options:
         replicas of the owner that are unschedulable, since a replacement would be too.
       - Does not lift the other refusals (O(max_quarantined_per_owner), StatefulSet with
         O(scope=traffic_and_owner), a terminating pod).
+      - A pod whose own diagnosis is unhealthy (a crash loop, an OOM kill in the last 10 minutes, 3 or more
+        restarts in 10 minutes) is not counted as a Ready pod by these guards, even in the moment it is Ready
+        between crashes, so a crash-looping single replica can be quarantined without O(force).
     type: bool
     default: false
 notes:
@@ -274,6 +277,16 @@ note:
   description: With O(state=released), what Kubernetes does next.
   returned: state=released
   type: str
+refused:
+  description: True when a guard refused the quarantine (deliberately; nothing was written), rather than it failing.
+  returned: failure by a guard
+  type: bool
+guard:
+  description: Which guard refused.
+  returned: failure by a guard
+  type: str
+  choices: [terminating, owner_kind, max_quarantined_per_owner, last_ready_replica, last_ready_endpoint]
+  sample: last_ready_replica
 msg:
   description:
     - A one-line summary; on a pod already quarantined, says so.

@@ -121,3 +121,26 @@ def test_pod_as_namespace_slash_name_reaches_the_module(namespace, ansible, kube
     assert proc.returncode != 0
     assert 'pod "nope" not found in namespace "%s"' % namespace in out, out
     assert "Traceback" not in out
+
+
+def test_rollout_gate_takes_the_deployment_as_namespace_slash_name(core, apps, namespace, ansible, kubeconfig,
+                                                                   context):
+    apps.create_namespaced_deployment(namespace, deployment("steady", 1, {"app": "steady"}))
+    proc, out = _run(ansible, "rollout_gate", ["deployment=%s/steady" % namespace, "settle=3s", "wait_timeout=120"],
+                     kubeconfig, context)
+    assert proc.returncode == 0, out
+    assert "[WARNING]" not in out, out
+    assert "%s/steady: stable" % namespace in out
+
+
+@pytest.mark.parametrize("words, message", [
+    (["deployment=a/b/c"], '-e deployment=a/b/c is not NAMESPACE/NAME: exactly one "/"'),
+    (["deployment=steady"], "no namespace for deployment steady: -e deployment=NAMESPACE/steady"),
+    (["deployment=shop/web", "namespace=payments"],
+     "-e deployment=shop/web names namespace shop but -e namespace=payments: give the namespace once"),
+])
+def test_rollout_gate_refuses_an_unclear_deployment(ansible, kubeconfig, context, words, message):
+    proc, out = _run(ansible, "rollout_gate", words, kubeconfig, context)
+    assert proc.returncode != 0, out
+    assert message in out, out
+    assert "Traceback" not in out

@@ -49,6 +49,7 @@ KINDS = {
     "CronJob": ("/apis/batch/v1", "cronjobs"),
     "EndpointSlice": ("/apis/discovery.k8s.io/v1", "endpointslices"),
     "NetworkPolicy": ("/apis/networking.k8s.io/v1", "networkpolicies"),
+    "PodDisruptionBudget": ("/apis/policy/v1", "poddisruptionbudgets"),
     "events.k8s.io/Event": ("/apis/events.k8s.io/v1", "events"),  # the Events we write (core "Event": what we read)
 }
 CLUSTER_SCOPED = ("Node", "Namespace")

@@ -151,4 +151,7 @@ def safe_text(value):
     Jinja's markers broken up ('{{' -> '{ {'), so it stays data when ansible-playbook reads an EDA
     event from its extra vars."""
     text = value if isinstance(value, str) else ("" if value is None else str(value))
-    return _TEMPLATE_MARKS.sub(lambda m: " ".join(m.group(0)), text)
+    # Again until none is left: matches do not overlap, so '{{{' becomes '{ {{' in one pass.
+    while _TEMPLATE_MARKS.search(text):
+        text = _TEMPLATE_MARKS.sub(lambda m: " ".join(m.group(0)), text)
+    return text

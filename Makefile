@@ -39,6 +39,7 @@ binaries:
 	hack/cluster/build.sh
 	hack/alertmanager/build.sh
 	hack/versitygw/build.sh
+	hack/metrics-server/build.sh
 
 cluster-up: venv
 	$(CLUSTER) up

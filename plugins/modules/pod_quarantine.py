@@ -157,6 +157,8 @@ options:
         Services. Without O(force) that is refused, because the workload or the Service would have no ready
         pod until a replacement is Ready (or at all, when nothing replaces the pod). The refusal names
         replicas of the owner that are unschedulable, since a replacement would be too.
+      - Also lifts the budget guards, O(min_healthy_replicas) and PodDisruptionBudgets (see O(min_healthy_replicas)),
+        and then no PodDisruptionBudget is read.
       - Does not lift the other refusals (O(max_quarantined_per_owner), StatefulSet with
         O(scope=traffic_and_owner), a terminating pod).
       - A pod whose own diagnosis is unhealthy (a crash loop, an OOM kill in the last 10 minutes, 3 or more
@@ -164,10 +166,27 @@ options:
         between crashes, so a crash-looping single replica can be quarantined without O(force).
     type: bool
     default: false
+  min_healthy_replicas:
+    description:
+      - Refuse when, after this quarantine, fewer healthy Ready replicas of the pod's owner would remain (until a
+        replacement is Ready) than this - a count such as V(2) or a percentage such as V(50%) of the owner's desired
+        replicas (C(spec.replicas); a DaemonSet's C(desiredNumberScheduled)), rounded up like a PodDisruptionBudget's.
+        Unset, no such guard. For a bare pod or a Job's pod it does not apply, and a warning says so.
+      - Independently of it, every PodDisruptionBudget that selects the pod is honoured. It is refused, naming the
+        budget and its numbers, when taking the pod out would leave fewer healthy pods than the budget's
+        C(minAvailable) (or more unavailable than its C(maxUnavailable)), percentages rounded up as the disruption
+        controller does. The pod counts as leaving the budget even when its new labels still match the budget's
+        selector. A percentage or C(maxUnavailable) needs the budget's status to be current (else refused: wait).
+        Reading the budgets needs list on poddisruptionbudgets (policy); forbidden, the quarantine fails.
+      - Both count as healthy only Ready pods that are not terminating, not quarantined and not unhealthy by their
+        own diagnosis (as for O(force)), so a pod that is not itself healthy is never refused by them.
+      - O(force) lifts both, as it lifts the last-Ready guards.
+    type: raw
 notes:
   - After O(state=released) the owner may adopt the pod again and then delete a surplus pod, which
     may be this one or another.
-  - RBAC needed - get, list and patch on pods; get on namespaces; list and watch on pods and endpointslices (for O(wait));
+  - RBAC needed - get, list and patch on pods; get on namespaces; list on poddisruptionbudgets (policy, for the budget
+    guard); list and watch on pods and endpointslices (for O(wait));
     list on services; get on the owner kind; create, get, patch and delete on networkpolicies (for
     O(network_isolation) and release); create on selfsubjectreviews (optional, for O(quarantined_by));
     create on events in API group events.k8s.io (the Event of each change; without it the change is still
@@ -208,6 +227,12 @@ EXAMPLES = r"""
     network_allow:
       namespace_labels:
         kubernetes.io/metadata.name: forensics
+
+- name: Keep at least half of the replicas healthy (PodDisruptionBudgets are honoured anyway)
+  triage.k8s.pod_quarantine:
+    name: web-7d4b9c-x2x9k
+    namespace: shop
+    min_healthy_replicas: "50%"
 
 - name: Put it back into service
   triage.k8s.pod_quarantine:
@@ -285,7 +310,8 @@ guard:
   description: Which guard refused.
   returned: failure by a guard
   type: str
-  choices: [terminating, owner_kind, max_quarantined_per_owner, last_ready_replica, last_ready_endpoint]
+  choices: [terminating, owner_kind, max_quarantined_per_owner, last_ready_replica, last_ready_endpoint,
+            min_healthy_replicas, pod_disruption_budget]
   sample: last_ready_replica
 msg:
   description:
@@ -309,6 +335,17 @@ services_left_without_endpoints:
   returned: failure
   type: list
   elements: str
+pod_disruption_budget:
+  description:
+    - When a PodDisruptionBudget refuses, its C(namespace), C(name), status (C(currentHealthy), C(desiredHealthy),
+      C(disruptionsAllowed), C(expectedPods)), C(minAvailable) or C(maxUnavailable), and the healthy pods counted
+      now (C(healthy)), after (C(healthy_after)), C(required), and C(still_selects_pod).
+  returned: failure by guard pod_disruption_budget
+  type: dict
+min_healthy_replicas:
+  description: When O(min_healthy_replicas) refuses, the C(value), C(required), C(desired_replicas) and C(healthy_left).
+  returned: failure by guard min_healthy_replicas
+  type: dict
 network_policy_deleted:
   description:
     - With O(state=released), whether the pod's NetworkPolicy was deleted.
@@ -357,6 +394,7 @@ ARGUMENT_SPEC = dict(
     wait_timeout=dict(type="int", default=120),
     max_quarantined_per_owner=dict(type="int", default=1),
     force=dict(type="bool", default=False),
+    min_healthy_replicas=dict(type="raw"),
 )
 
 

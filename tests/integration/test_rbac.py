@@ -129,6 +129,7 @@ def test_quarantine_role_runs_quarantine_and_release(core, api, namespace, ident
     ("pods", "patch"),
     ("networkpolicies", "create"),
     ("services", "list"),
+    ("poddisruptionbudgets", "list"),
 ], ids=lambda w: "%s-%s" % (w[1], w[0]))
 def test_quarantine_role_without_a_verb(core, api, namespace, identities, ansible, tmp_path, without):
     victim = serving_deployment(core, api, namespace, replicas=2)[0]

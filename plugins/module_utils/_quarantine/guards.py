@@ -8,8 +8,10 @@ proceed deliberately. Pure functions over what run_apply read; run_apply asks tw
    pod, and an owner kind this scope cannot handle (owner_refusal).
 2. refusal(...), once the labels are planned, from the owner's pods, the quarantined pods of
    the namespace and the Ready peers behind each Service: max_quarantined_per_owner, then the
-   last Ready replica of its owner, then the last Ready endpoint of a Service. force lifts the
-   last two, never the first ones.
+   last Ready replica of its owner, then the last Ready endpoint of a Service, then
+   min_healthy_replicas (budgets.py). force lifts all but the first one.
+3. budget_refusal(...), last, from the PodDisruptionBudgets that select the pod and their pods
+   (read only when needs_budgets() says so): force lifts it too.
 
 A Ready pod counts as a healthy Ready replica (or endpoint) only when its own diagnosis is not
 unhealthy (_k8s/objects.py unhealthy_reason: a crash loop, or an OOM kill in the restart window,
@@ -34,12 +36,15 @@ from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner impor
     unschedulable_pods,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import SCOPE_TRAFFIC_AND_OWNER
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine import budgets
 
 GUARD_TERMINATING = "terminating"
 GUARD_OWNER_KIND = "owner_kind"
 GUARD_MAX_PER_OWNER = "max_quarantined_per_owner"
 GUARD_LAST_READY_REPLICA = "last_ready_replica"
 GUARD_LAST_READY_ENDPOINT = "last_ready_endpoint"
+GUARD_MIN_HEALTHY = "min_healthy_replicas"
+GUARD_PDB = "pod_disruption_budget"
 
 
 def refused(guard, **details):
@@ -174,7 +179,7 @@ def _last_endpoint_refusal(params, pod, ref, owner, service_peers):
 def refusal(params, pod, ref, owner, owner_pods, selecting, quarantined_pods, service_peers, now=None):
     """The refusal of a planned quarantine as (message, details for the error), or None to go ahead.
 
-    params: the module's (force, scope, max_quarantined_per_owner); ref: the pod's controller
+    params: the module's (force, scope, max_quarantined_per_owner, min_healthy_replicas); ref: the pod's controller
     ownerReference or None; owner: the owner object when it still exists (same uid), else None;
     owner_pods: the owner's pods; selecting: the Services ({name, selector}) selecting the pod;
     quarantined_pods: the quarantined pods of the namespace; service_peers: {Service name: names
@@ -184,7 +189,39 @@ def refusal(params, pod, ref, owner, owner_pods, selecting, quarantined_pods, se
     if found or params["force"] or not counts_as_ready(pod, now):
         return found
     if owner is not None and owner["kind"] in REPLICA_KINDS:
-        return _last_replica_refusal(params, pod, owner, owner_pods, selecting, now)
-    if not selecting:
+        found = _last_replica_refusal(params, pod, owner, owner_pods, selecting, now)
+    elif selecting:
+        found = _last_endpoint_refusal(params, pod, ref, owner, service_peers)
+    return found or _min_healthy_refusal(params, pod, owner, owner_pods, now)
+
+
+def _min_healthy_refusal(params, pod, owner, owner_pods, now):
+    found = budgets.min_healthy_refusal(pod, owner, owner_pods, params.get("min_healthy_replicas"), now)
+    return (found[0], refused(GUARD_MIN_HEALTHY, **found[1])) if found else None
+
+
+def min_healthy_warning(params, pod, owner):
+    """The warning when min_healthy_replicas is set but cannot apply (a bare pod, a Job's pod, an
+    owner already gone), so that a guard the caller asked for never silently does not run."""
+    if params.get("min_healthy_replicas") is None or params["force"] or budgets.min_healthy_applies(owner):
         return None
-    return _last_endpoint_refusal(params, pod, ref, owner, service_peers)
+    what = ("its owner is gone" if controller_ref(pod) and owner is None else
+            "it has no owner" if owner is None else "a %s has no replica count" % owner["kind"])
+    return ("min_healthy_replicas=%s does not apply to pod %s: %s; it was not checked"
+            % (params["min_healthy_replicas"], meta(pod).get("name"), what))
+
+
+def needs_budgets(params, pod, now=None):
+    """Whether budget_refusal() can refuse, so that run_apply lists the PodDisruptionBudgets (and
+    only then): without force, for a pod that counts as healthy (budgets.counts_healthy)."""
+    return not params["force"] and budgets.counts_healthy(pod, now)
+
+
+def budget_refusal(pod, selecting_budgets, new_labels, now=None):
+    """The refusal of the first PodDisruptionBudget (by name) the quarantine would break, or None.
+    selecting_budgets: [(budget, the pods its selector selects)] for the budgets selecting the pod."""
+    for pdb, selected in sorted(selecting_budgets, key=lambda item: meta(item[0]).get("name") or ""):
+        found = budgets.pdb_refusal(pod, pdb, selected, new_labels, now)
+        if found:
+            return found[0], refused(GUARD_PDB, **found[1])
+    return None

@@ -15,6 +15,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._contract.keys import A
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.labels import validate_label_key, validate_label_value
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import name_problem, namespace_problem
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine import budgets
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_apply as ops
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_release as release
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import report
@@ -58,6 +59,10 @@ def validate_params(params):
         problems.append("wait_timeout must be a positive number of seconds, got %d" % params["wait_timeout"])
     if params["max_quarantined_per_owner"] < 1:
         problems.append("max_quarantined_per_owner must be at least 1, got %d" % params["max_quarantined_per_owner"])
+    if params.get("min_healthy_replicas") is not None:
+        problem = budgets.min_healthy_problem(params["min_healthy_replicas"])
+        if problem:
+            problems.append(problem)
     if params["network_allow"] and not params["network_isolation"]:
         problems.append("network_allow only applies with network_isolation: true")
     if problems:

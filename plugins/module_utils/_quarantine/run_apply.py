@@ -5,8 +5,9 @@
 
 Decisions are made by pure functions: the labels by plan.py, every refusal by guards.py, the
 record by _contract/record.py. This file only reads what they need (one GET of the pod and of
-its owner, one LIST of Services, of the owner's pods and of the quarantined pods, and the pods
-behind each Service when the guard asks for them) and writes the result. A 409 on the guarded
+its owner, one LIST of Services, of the owner's pods and of the quarantined pods, the pods
+behind each Service when the guard asks for them, and one LIST of PodDisruptionBudgets with the
+pods of each one selecting the pod when the budget guard can refuse) and writes the result. A 409 on the guarded
 patch means someone else changed the pod: it is read again and planned again, a bounded number
 of times.
 """
@@ -25,7 +26,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._quarantine.plan import
     SCOPE_TRAFFIC_AND_OWNER,
     plan_label_changes,
 )
-from ansible_collections.triage.k8s.plugins.module_utils._quarantine import guards
+from ansible_collections.triage.k8s.plugins.module_utils._quarantine import budgets, guards
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.outcome import WriteUnknown, refused, wrote_this
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import policy as policy_rules
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine import run_policy as quarantine_policy
@@ -76,14 +77,35 @@ def _ready_peers_by_service(kube, namespace, pod, selecting, now):
         for service in selecting)
 
 
-def _check_guards(kube, params, pod, ref, owner, owner_pods, selecting, now):
-    """Read what guards.refusal() needs and raise its refusal, if any. now: the run's time (RFC
-    3339), at which the pods' own diagnoses (crash loop, OOM kill) are read."""
+def _budgets_selecting(kube, namespace, pod):
+    """[(PodDisruptionBudget, the pods its selector selects)] for the budgets selecting the pod. A
+    forbidden LIST fails (the guard cannot be skipped silently), naming the grant and force."""
+    labels = pod["metadata"].get("labels") or {}
+    try:
+        found = [pdb for pdb in kube.list("PodDisruptionBudget", namespace) if budgets.selects(pdb, labels)]
+    except TriageError as exc:
+        if exc.details.get("error_type") == "forbidden":
+            exc.msg = ("%s. The PodDisruptionBudget guard needs list on poddisruptionbudgets.policy (see "
+                       "docs/rbac/quarantine.yaml); nothing was changed. Grant it, or use force: true to quarantine "
+                       "without the budget guards" % exc.msg)
+        raise
+    return [(pdb, list(kube.list("Pod", namespace, label_selector=selector_string(
+        (pdb.get("spec") or {}).get("selector")) or None))) for pdb in found]
+
+
+def _check_guards(kube, params, pod, ref, owner, owner_pods, selecting, new_labels, now):
+    """Read what guards.refusal() and guards.budget_refusal() need and raise the refusal, if any.
+    now: the run's time (RFC 3339), at which the pods' own diagnoses (crash loop, OOM kill) are read."""
     namespace = pod["metadata"]["namespace"]
-    quarantined = kube.list("Pod", namespace, label_selector=QUARANTINED_SELECTOR) if ref is not None else []
+    # A list, not the generator: needs_service_peers() and refusal() both read it (a generator read
+    # twice was empty the second time, so max_quarantined_per_owner never refused a DaemonSet or Job
+    # pod behind a Service).
+    quarantined = list(kube.list("Pod", namespace, label_selector=QUARANTINED_SELECTOR)) if ref is not None else []
     peers = (_ready_peers_by_service(kube, namespace, pod, selecting, now)
              if guards.needs_service_peers(params, pod, ref, owner, selecting, quarantined, now) else None)
     found = guards.refusal(params, pod, ref, owner, owner_pods, selecting, quarantined, peers, now)
+    if not found and guards.needs_budgets(params, pod, now):
+        found = guards.budget_refusal(pod, _budgets_selecting(kube, namespace, pod), new_labels, now)
     if found:
         raise TriageError(*found)
 
@@ -107,7 +129,10 @@ def plan_quarantine(kube, params, pod, now, expires_at, identity):
                           {"services_selecting": plan["services_selecting"]})
     owner_pods, owner_selector_text = ([], None) if owner is None else _owner_pods(kube, namespace, owner, owner_sel)
     selecting = [s for s in services if s["name"] in plan["services_selecting"]]
-    _check_guards(kube, params, pod, ref, owner, owner_pods, selecting, now)
+    _check_guards(kube, params, pod, ref, owner, owner_pods, selecting, plan["new_labels"], now)
+    warning = guards.min_healthy_warning(params, pod, owner)
+    if warning:
+        plan["warnings"] = list(plan.get("warnings") or []) + [warning]
     policy_name = policy_marks.network_policy_name(pod) if params["network_isolation"] else None
     annotations = pod_record.quarantine_annotations(now, identity, params["reason"], expires_at, plan["changes"],
                                                     ref, policy_name)

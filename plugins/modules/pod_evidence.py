@@ -58,9 +58,11 @@ extends_documentation_fragment:
 attributes:
   check_mode:
     support: full
-    details: Reads the pod and reports what would be collected (items, log streams, commands, bundle path, the remote URL); writes and uploads nothing.
+    details: Reads the pod and reports what would be collected (items, log streams, commands, bundle path, the remote URL,
+      the debug container); writes, adds and uploads nothing.
   diff_mode:
-    support: none
+    support: partial
+    details: With O(debug), the pod's ephemeral containers before and after (the only change to the pod's spec).
 options:
   name:
     description: Name of the pod.
@@ -173,6 +175,61 @@ options:
         description: Seconds before the copy is stopped.
         type: int
         default: 300
+  debug:
+    description:
+      - Add an ephemeral debug container to the pod, as C(kubectl debug POD --image=IMAGE --target=TARGET --profile=PROFILE)
+        does, through the C(pods/ephemeralcontainers) subresource (a strategic merge patch guarded by the pod's
+        resourceVersion), wait with a watch until it runs, and run O(exec) and O(copy_from) through it. For
+        distroless and scratch images, which have no shell or C(tar).
+      - The container shares the target's process namespace. O(exec) entries that name no container, or the target,
+        run in the debug container (with the debug image's tools; the target's processes are visible, its files
+        under C(/proc/1/root)). O(copy_from) entries that name no container, or the target, copy C(/proc/1/root/PATH)
+        with the debug image's C(tar), the target's PATH as its process (PID 1 of the shared namespace) sees it; refused
+        when the pod has C(shareProcessNamespace) (PID 1 is then the pause process). Entries naming another
+        container run there, as without O(debug).
+      - The container is named C(triage-debug-<hash of image, target, profile, command, args>), so a second run with
+        the same option reuses the container while it runs (C(changed) is then false for it). Ephemeral containers
+        cannot be removed or changed once added; one that exited stays in the pod, and the next run adds another
+        (C(-2), C(-3), ...).
+      - Refused, with nothing changed, for a pod that is not Running, is being deleted, is a static (mirror) pod or
+        a Windows HostProcess pod, and when the API server refuses the PATCH (a 403 names the grant,
+        C(patch) on C(pods/ephemeralcontainers)). When the container does not run within O(debug.timeout), the task
+        fails with its state and reason; once it was added, C(changed) is true and the message says it stays.
+      - Check mode adds nothing and reports the container that would be added or reused (RV(would_collect.debug)).
+        With C(--diff), the pod's ephemeral container names before and after.
+    type: dict
+    suboptions:
+      image:
+        description: Image of the debug container, for example C(busybox:1.36).
+        type: str
+        required: true
+      target:
+        description: Container whose process namespace it joins; default the pod's default container (annotation
+          C(kubectl.kubernetes.io/default-container), else the first).
+        type: str
+      command:
+        description:
+          - Command of the debug container, a list or a string split like a shell would. Default C(sleep 3600) (with
+            neither O(debug.command) nor O(debug.args)), which keeps it running for the exec diagnostics.
+        type: raw
+      args:
+        description: Arguments of the debug container (with the image's entrypoint when O(debug.command) is not given).
+        type: raw
+      profile:
+        description:
+          - Security profile, as C(kubectl debug --profile) sets it - V(legacy) and V(baseline) no securityContext,
+            V(general) adds C(SYS_PTRACE), V(netadmin) adds C(NET_ADMIN) and C(NET_RAW), V(sysadmin) privileged,
+            V(restricted) non-root, every capability dropped, no privilege escalation, seccomp C(RuntimeDefault).
+        type: str
+        choices: [legacy, general, baseline, restricted, netadmin, sysadmin]
+        default: general
+      name:
+        description: Name of the debug container instead of the derived one.
+        type: str
+      timeout:
+        description: Seconds to wait for the debug container to run.
+        type: int
+        default: 60
   checkpoint:
     description:
       - Ask the kubelet to checkpoint each container (C(POST /api/v1/nodes/NODE/proxy/checkpoint/NS/POD/CONTAINER),
@@ -220,7 +277,8 @@ options:
 notes:
   - RBAC needed - get on pods and pods/log; list on events, services and endpointslices; get on the owner kinds
     and on nodes (node summary); get on pods and nodes in metrics.k8s.io (metrics); get and create on pods/exec (exec,
-    copy_from); create on nodes/proxy (checkpoint); patch on pods (annotation); create on selfsubjectreviews (optional);
+    copy_from); patch on pods/ephemeralcontainers (debug only); create on nodes/proxy (checkpoint); patch on pods
+    (annotation); create on selfsubjectreviews (optional);
     create on events in API group events.k8s.io (the EvidenceCollected Event; without it the bundle is still
     collected and RV(event) says the Event was not written).
   - A finished collection is recorded as a Kubernetes Event on the pod (events.k8s.io/v1, reportingController
@@ -271,6 +329,19 @@ EXAMPLES = r"""
       access_key: "{{ s3_access_key }}"
       secret_key: "{{ s3_secret_key }}"
       sse: AES256
+
+- name: A distroless pod - a thread dump and a file through an ephemeral debug container (kubectl debug)
+  triage.k8s.pod_evidence:
+    name: api-5c9f7d-q8w2r
+    namespace: shop
+    debug:
+      image: busybox:1.36
+      target: api
+      profile: general
+    exec:
+      - command: [sh, -c, "ps -o pid,args; cat /proc/1/status"]
+    copy_from:
+      - path: /etc/app/config.yaml
 
 - name: Only what disappears first (before relabelling a pod)
   triage.k8s.pod_evidence:
@@ -367,7 +438,9 @@ event:
   sample: {"written": true, "name": "web-7d4b9c-x2x9k.9a8b7c6d5e4f3a2b", "namespace": "shop",
            "reason": "EvidenceCollected", "error": null}
 would_collect:
-  description: In check mode, the bundle path, items, log streams, commands and copies that would be collected.
+  description:
+    - In check mode, the bundle path, items, log streams, commands and copies that would be collected, and with O(debug)
+      C(debug), the debug container that would be reused, or added (C(would_add), the EphemeralContainer).
   returned: check mode
   type: dict
 remote:
@@ -380,6 +453,14 @@ remote:
   sample: {"url": "s3://incident-evidence/prod-eu/kind-a_shop_web-1_20261201T030405Z/", "verified": true,
            "objects": [{"key": "prod-eu/kind-a_shop_web-1_20261201T030405Z/manifest.json", "status": "uploaded"}],
            "error": null}
+debug:
+  description:
+    - With O(debug), the debug container - C(container) (its name, also in manifest.json C(debug)), C(image), C(target),
+      C(profile), C(command), C(args), C(added) (this run added it), C(reused) (an earlier run had), C(state) and C(reason).
+  returned: with O(debug), also on failure once it was decided
+  type: dict
+  sample: {"container": "triage-debug-3f2a9c0d1e", "image": "busybox:1.36", "target": "api", "profile": "general",
+           "command": ["sleep", "3600"], "args": null, "added": true, "reused": false, "state": "running", "reason": null}
 partial:
   description: Path of the incomplete C(.partial) directory left behind when the bundle could not be finished, else null.
   returned: always after the bundle directory was created, also on failure
@@ -417,6 +498,16 @@ ARGUMENT_SPEC = dict(
         container=dict(type="str"),
         max_bytes=dict(type="int", default=100 * 1024 * 1024),
         timeout=dict(type="int", default=300),
+    )),
+    debug=dict(type="dict", options=dict(
+        image=dict(type="str", required=True),
+        target=dict(type="str"),
+        command=dict(type="raw"),
+        args=dict(type="raw"),
+        profile=dict(type="str", choices=["legacy", "general", "baseline", "restricted", "netadmin", "sysadmin"],
+                     default="general"),
+        name=dict(type="str"),
+        timeout=dict(type="int", default=60),
     )),
     checkpoint=dict(type="bool", default=False),
     redact=dict(type="bool", default=True),

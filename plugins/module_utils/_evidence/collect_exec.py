@@ -93,6 +93,8 @@ def _one_exec(ctx, kube, entry):
     record = {"index": entry["index"], "command": shown, "container": entry["container"],
               "stdout": entry["base"] + ".stdout", "stderr": entry["base"] + ".stderr",
               "result": entry["base"] + ".result.json"}
+    if entry.get("target"):  # run in the debug container, which shares the target's processes
+        record["target"] = entry["target"]
     with ctx.bundle.open(record["stdout"]) as out, ctx.bundle.open(record["stderr"]) as err:
         stdout, stderr = _Sink(out, entry["max_bytes"]), _Sink(err, entry["max_bytes"])
         try:
@@ -127,6 +129,8 @@ def collect_copy(ctx, plan):
 
 def _one_copy(ctx, kube, entry):
     record = {"index": entry["index"], "path": entry["path"], "container": entry["container"], "root": entry["root"]}
+    if entry.get("target"):  # through the debug container: the target's file as it sees it
+        record.update(target=entry["target"], source=entry["source"])
     tar_rel = entry["root"] + ".tar"
     try:
         # The tar stream is parsed, never kept: written as it comes, removed in any case.

@@ -15,6 +15,7 @@ import shlex
 
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError, scrub
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import safe_component
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.debug import validate as debug_problems
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.redact import compile_patterns
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.names import name_problem, namespace_problem
 
@@ -94,6 +95,8 @@ def validate_params(params, impersonation=None):
                         "client opens exec websockets without the Impersonate-* headers, so the command would run "
                         "as the real identity, not the impersonated one. Drop the impersonation for this run, or "
                         "leave out exec and copy_from")
+    if params.get("debug") is not None:
+        problems.extend(debug_problems(params["debug"]))
     try:
         compile_patterns(params.get("redact_patterns"))
     except ValueError as exc:
@@ -185,7 +188,7 @@ def exec_plan(pod, params):
     plan = []
     for index, entry in enumerate(params.get("exec") or [], 1):
         word = posixpath.basename(entry["command"][0]) if entry["command"] else "command"
-        plan.append({"index": index, "command": list(entry["command"]),
+        plan.append({"index": index, "command": list(entry["command"]), "given_container": entry.get("container"),
                      "container": entry.get("container") or default_container(pod),
                      "timeout": entry.get("timeout") or 60, "max_bytes": entry.get("max_bytes") or 64 * 1024 * 1024,
                      "base": "exec/%02d-%s" % (index, safe_component(entry.get("name") or word))})
@@ -197,7 +200,8 @@ def copy_plan(pod, params):
     for index, entry in enumerate(params.get("copy_from") or [], 1):
         path = entry["path"].rstrip("/") or "/"
         parent, base = posixpath.split(path)
-        plan.append({"index": index, "path": path, "container": entry.get("container") or default_container(pod),
+        plan.append({"index": index, "path": path, "given_container": entry.get("container"),
+                     "container": entry.get("container") or default_container(pod),
                      "max_bytes": entry.get("max_bytes") or 100 * 1024 * 1024,
                      "timeout": entry.get("timeout") or 300,
                      # As kubectl cp: tar in the container, from the parent directory.
@@ -273,17 +277,20 @@ def annotation_value(bundle, manifest_sha256, collected_at, remote=None):
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
-def check_mode_plan(pod, params, items, bundle_path, quarantined):
-    """What a real run would collect, for check mode."""
+def check_mode_plan(pod, params, items, bundle_path, quarantined, route=None):
+    """What a real run would collect, for check mode; route as run.collect takes it."""
     streams = log_streams(pod, items)
+    execs, copies = exec_plan(pod, params), copy_plan(pod, params)
+    if route:
+        execs, copies = route(execs, copies)
     return {
         "bundle": bundle_path,
         "archive": bundle_path + ".tar.gz" if params["archive"] else None,
         "items": items,
         "logs": [dict((k, s[k]) for k in ("container", "kind", "previous", "path")) for s in streams],
-        "exec": [dict((k, e[k]) for k in ("command", "container", "timeout")) for e in exec_plan(pod, params)]
+        "exec": [dict((k, e[k]) for k in ("command", "container", "timeout")) for e in execs]
         if "exec" in items else [],
-        "copy_from": [dict((k, c[k]) for k in ("path", "container", "max_bytes")) for c in copy_plan(pod, params)]
+        "copy_from": [dict((k, c[k]) for k in ("path", "container", "max_bytes")) for c in copies]
         if "copy_from" in items else [],
         "redact": params["redact"],
         "annotate": bool(params["annotate"] and quarantined),

@@ -25,6 +25,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import Tria
 from ansible_collections.triage.k8s.plugins.module_utils._evidence import outcome as evidence_outcome
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.bundle import Bundle, bundle_name, dest_problem
 from ansible_collections.triage.k8s.plugins.module_utils._evidence import plan
+from ansible_collections.triage.k8s.plugins.module_utils._evidence import debug as dbg, run_debug
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.collect_exec import collect_copy, collect_exec
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.collect_items import COLLECTORS, Collection
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.collect_logs import collect_log_stream, log_item
@@ -61,15 +62,28 @@ def run_evidence(module):
                        started)
     dest = os.path.abspath(os.path.expanduser(params["dest"]))
     quarantined = is_quarantined(pod)
+    option = params.get("debug")
     if module.check_mode:
         problem = dest_problem(dest)
         if problem:
             raise TriageError("dest %s cannot receive the bundle: %s" % (dest, problem), {"error_type": "dest"})
-        would = plan.check_mode_plan(pod, params, items, os.path.join(dest, name), quarantined)
+        debugging = _would_debug(pod, option, params) if option else None
+        would = plan.check_mode_plan(pod, params, items, os.path.join(dest, name), quarantined,
+                                     _router(pod, debugging))
+        result = {"changed": True, "would_collect": would, "msg": "check mode: nothing was collected, written or uploaded"}
         if storage:
             would["remote"] = s3_keys.url(storage["bucket"], s3_plan.bundle_prefix(storage.get("prefix"), name))
-        return {"changed": True, "would_collect": would,
-                "msg": "check mode: nothing was collected, written or uploaded"}
+        if debugging:
+            would["debug"] = debugging["outcome"]
+            result["msg"] += "; the debug container %s would be %s" % (
+                debugging["outcome"]["container"], "reused" if debugging["outcome"]["reused"] else "added")
+            if module._diff:
+                result["diff"] = debugging["diff"]
+        return result
+    debugging = None
+    if option:  # before the bundle: a pod that cannot take it is refused with nothing written
+        debugging = _debug(module, kube, pod, option, params)
+        pod = debugging["pod"]
     identity = caller_identity(kube, params["collected_by"])
     bundle = Bundle.create(dest, name)
     stale = bundle.interrupted()
@@ -79,35 +93,77 @@ def run_evidence(module):
     # From here on something is on disk: every outcome reports it (evidence_outcome.failure).
     remote = bool(storage)
     try:
-        return _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started, storage)
+        return _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started, storage,
+                                   debugging)
     except TriageError as exc:
-        raise evidence_outcome.failure(exc, bundle, params["archive"], remote_wanted=remote)
+        raise _with_debug(evidence_outcome.failure(exc, bundle, params["archive"], remote_wanted=remote), debugging)
     except KeyboardInterrupt:
         interrupted = TriageError("interrupted: the collection stopped before the bundle was finished.")
-        raise evidence_outcome.failure(interrupted, bundle, params["archive"], remote_wanted=remote)
+        raise _with_debug(evidence_outcome.failure(interrupted, bundle, params["archive"], remote_wanted=remote),
+                          debugging)
     except Exception as exc:  # a bug must still say what it left on disk
         error = translate_exception(exc, None, None, target=target)
         error.details["exception"] = traceback.format_exc()
-        raise evidence_outcome.failure(error, bundle, params["archive"], remote_wanted=remote)
+        raise _with_debug(evidence_outcome.failure(error, bundle, params["archive"], remote_wanted=remote), debugging)
 
 
-def _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started, storage):
+def _would_debug(pod, option, params):
+    """Check mode: the debug container that would be used or added (refusals as a real run has them)."""
+    wanted, name, reuse = run_debug.plan(pod, option, params.get("copy_from"))
+    return {"name": name, "target": wanted["target"], "diff": run_debug.diff(pod, name, reuse),
+            "outcome": dict(run_debug.outcome(pod, wanted, name, reuse),
+                            would_add=None if reuse else dbg.container(name, wanted))}
+
+
+def _debug(module, kube, pod, option, params):
+    """The running debug container: {name, target, outcome, diff, pod} (the pod as seen running it)."""
+    before = pod
+    outcome, pod = run_debug.ensure(kube, pod, option, params.get("copy_from"))
+    return {"name": outcome["container"], "target": outcome["target"], "outcome": outcome, "pod": pod,
+            "diff": run_debug.diff(before, outcome["container"], not outcome["added"])}
+
+
+def _router(pod, debugging):
+    """exec and copy plans -> the same, routed through the debug container when there is one."""
+    if not debugging:
+        return None
+    return lambda exec_plan, copy_plan: dbg.route_plans(exec_plan, copy_plan, pod, debugging["name"],
+                                                        debugging["target"])
+
+
+def _with_debug(error, debugging):
+    """A failure after the debug container was added still says it was (changed, the message)."""
+    if debugging and debugging["outcome"]["added"]:
+        error.details["changed"] = True
+        error.msg += (" The debug container %s was added to the pod (%s)."
+                      % (debugging["name"], run_debug.STAYS))
+    if debugging:
+        error.details["debug"] = debugging["outcome"]
+    return error
+
+
+def _collect_and_finish(module, kube, pod, items, bundle, identity, server, target, started, storage, debugging):
     params = module.params
     ctx = Collection(kube, pod, params, bundle, Redaction.from_params(params),
                      client_factory=lambda: sibling_api_client(kube.api_client))
 
     clock = time.monotonic()
-    results = collect(ctx, items)
+    results = collect(ctx, items, _router(pod, debugging))
     finished = _utcnow()
     manifest = build_manifest(pod, params, items, results, os.path.basename(bundle.final),
                               {"server": server, "target": target},
                               {"identity": identity, "local_user": _local_user(), "host": socket.gethostname()},
                               started, finished, round(time.monotonic() - clock, 3))
+    manifest["debug"] = debugging["outcome"] if debugging else None
     try:
         final, manifest_sha, manifest = bundle.finalize(manifest)
     except TriageError as exc:
         raise evidence_outcome.finish_failed(exc, results)
     result = module_result(final, manifest, manifest_sha, results)
+    if debugging:
+        result["debug"] = debugging["outcome"]
+        if module._diff and debugging["outcome"]["added"]:
+            result["diff"] = debugging["diff"]
     archive_error = None
     if params["archive"]:
         try:
@@ -138,6 +194,8 @@ def _collect_and_finish(module, kube, pod, items, bundle, identity, server, targ
     result["msg"] = evidence_outcome.summary(evidence_outcome.on_disk(bundle), params["archive"],
                                              result["annotation"] if params["annotate"] else None,
                                              result.get("remote"), bool(storage))
+    if debugging:
+        result["msg"] += " %s" % dbg.summary(debugging["outcome"])
     note = event_contract.evidence_note(identity, result["bundle_name"], manifest_sha,
                                         [f.get("item") for f in result["failed_items"]],
                                         bool((result["annotation"] or {}).get("written")),
@@ -147,14 +205,18 @@ def _collect_and_finish(module, kube, pod, items, bundle, identity, server, targ
     return result
 
 
-def collect(ctx, items):
-    """Run every unit of work on a bounded pool; {item: result}. Long units are queued first."""
+def collect(ctx, items, route=None):
+    """Run every unit of work on a bounded pool; {item: result}. Long units are queued first.
+    route(exec_plan, copy_plan) sends the entries meant for it through the debug container."""
     params = ctx.params
+    exec_plan, copy_plan = plan.exec_plan(ctx.pod, params), plan.copy_plan(ctx.pod, params)
+    if route:
+        exec_plan, copy_plan = route(exec_plan, copy_plan)
     units = []
     if "exec" in items:
-        units.append(("exec", None, lambda: collect_exec(ctx, plan.exec_plan(ctx.pod, params))))
+        units.append(("exec", None, lambda: collect_exec(ctx, exec_plan)))
     if "copy_from" in items:
-        units.append(("copy_from", None, lambda: collect_copy(ctx, plan.copy_plan(ctx.pod, params))))
+        units.append(("copy_from", None, lambda: collect_copy(ctx, copy_plan)))
     for stream in plan.log_streams(ctx.pod, items):
         units.append(("previous_logs" if stream["previous"] else "logs", stream,
                       functools.partial(collect_log_stream, ctx, stream)))

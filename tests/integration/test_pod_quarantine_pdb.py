@@ -3,7 +3,9 @@ status the disruption controller of kube-controller-manager computes, and min_he
 
 from kubernetes import client
 
-from k8s_helpers import create, deployment_body, pod_snapshot, quarantine, service_body, wait_list, wait_ready_pods
+from k8s_helpers import (
+    create, daemon_set_body, deployment_body, pod_snapshot, quarantine, service_body, wait_list, wait_ready_pods,
+)
 
 QUARANTINED = "triage.k8s/quarantined"
 
@@ -142,3 +144,19 @@ def test_min_healthy_replicas_as_a_count_allows_and_force_lifts_it(core, api, na
     forced = quarantine(ansible, second, namespace, min_healthy_replicas=2, max_quarantined_per_owner=2, force=True)
     assert forced["changed"] is True and not forced.get("failed"), forced
     assert _quarantined(core, namespace) == sorted([first, second])
+
+
+def test_max_quarantined_per_owner_refuses_a_daemon_set_pod_behind_a_service(core, api, namespace, ansible):
+    """Regression: the guards read the namespace's quarantined pods twice (the Service-peer check,
+    then the refusal); read from a generator, the second read was empty and this was let through."""
+    labels = {"app": "agent"}
+    create(api, namespace, daemon_set_body("agent", labels))
+    create(api, namespace, service_body("agent", labels))
+    first, second = sorted(p.metadata.name for p in wait_ready_pods(core, namespace, 2, "app=agent"))
+    assert quarantine(ansible, first, namespace)["changed"] is True
+    before = pod_snapshot(core, namespace, second)
+
+    msg = _refused(quarantine(ansible, second, namespace), "max_quarantined_per_owner")
+
+    assert "DaemonSet agent already has 1 quarantined pod(s) (%s)" % first in msg, msg
+    assert pod_snapshot(core, namespace, second) == before

@@ -181,3 +181,24 @@ def test_without_patch_on_ephemeralcontainers_the_grant_is_named(core, api, name
     assert "nothing was changed" in result["msg"]
     assert _ephemeral(core, namespace, pod) == []
     assert not (tmp_path / "ev").exists() or not os.listdir(str(tmp_path / "ev"))
+
+
+def test_evidence_role_passes_evidence_debug(core, api, namespace, workdir, ansible, tmp_path):
+    """The evidence role (here under the collect_evidence playbook) hands evidence_debug to pod_evidence."""
+    pod = _pod(core, namespace)
+    debug = {"image": IMAGE, "target": "app"}
+    check = _evidence(ansible, pod, namespace, tmp_path / "check", check=True, debug=debug, include=["manifest"])
+    name = check["would_collect"]["debug"]["container"]
+    _serve_exec_only_in(api, namespace, pod, workdir, [name])
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = ansible.playbook(os.path.join(repo, "playbooks", "collect_evidence.yml"), extra_vars={
+        "pod": "%s/%s" % (namespace, pod), "dest": str(tmp_path / "bundles"), "include": ["manifest"],
+        "exec": [{"command": ["echo", "from the role"], "name": "hello"}], "evidence_debug": debug},
+        env={"K8S_AUTH_KUBECONFIG": ansible.kubeconfig, "K8S_AUTH_CONTEXT": ansible.context})
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Debug container %s (%s, target app): added, it stays in the pod" % (name, IMAGE) in out, out
+    (bundle,) = os.listdir(str(tmp_path / "bundles"))
+    assert _read(str(tmp_path / "bundles" / bundle), "exec/01-hello.stdout") == "from the role\n"
+    assert _manifest(str(tmp_path / "bundles" / bundle))["debug"]["container"] == name
+    assert [c["name"] for c in _ephemeral(core, namespace, pod)] == [name]

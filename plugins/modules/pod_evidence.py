@@ -277,8 +277,8 @@ options:
 notes:
   - RBAC needed - get on pods and pods/log; list on events, services and endpointslices; get on the owner kinds
     and on nodes (node summary); get on pods and nodes in metrics.k8s.io (metrics); get and create on pods/exec (exec,
-    copy_from); patch on pods/ephemeralcontainers (debug only); create on nodes/proxy (checkpoint); patch on pods
-    (annotation); create on selfsubjectreviews (optional);
+    copy_from); patch on pods/ephemeralcontainers and list, watch on pods (debug only); create on nodes/proxy
+    (checkpoint); patch on pods (annotation); create on selfsubjectreviews (optional);
     create on events in API group events.k8s.io (the EvidenceCollected Event; without it the bundle is still
     collected and RV(event) says the Event was not written).
   - A finished collection is recorded as a Kubernetes Event on the pod (events.k8s.io/v1, reportingController

@@ -202,3 +202,22 @@ def test_evidence_role_passes_evidence_debug(core, api, namespace, workdir, ansi
     assert _read(str(tmp_path / "bundles" / bundle), "exec/01-hello.stdout") == "from the role\n"
     assert _manifest(str(tmp_path / "bundles" / bundle))["debug"]["container"] == name
     assert [c["name"] for c in _ephemeral(core, namespace, pod)] == [name]
+
+
+def test_the_evidence_identity_as_shipped_can_debug(core, api, namespace, workdir, ansible, tmp_path):
+    """docs/rbac/evidence.yaml grants what debug needs: the PATCH, and the watch until it runs."""
+    pod = _pod(core, namespace)
+    identity = JobIdentity(api, "evidence", namespace)
+    try:
+        env = bearer_token_env(api, identity.token(), str(tmp_path))
+        check = _evidence(ansible, pod, namespace, tmp_path / "check", env=env, check=True, debug={"image": IMAGE},
+                          include=["manifest"])
+        name = check["would_collect"]["debug"]["container"]
+        _serve_exec_only_in(api, namespace, pod, workdir, [name])
+        result = _evidence(ansible, pod, namespace, tmp_path / "ev", env=env, debug={"image": IMAGE},
+                           exec=[{"command": ["echo", "ok"], "name": "ok"}], include=["manifest"])
+    finally:
+        identity.delete()
+    assert not result.get("failed"), result
+    assert result["debug"]["added"] and result["items"]["exec"]["status"] == "ok", result
+    assert _read(result["bundle"], "exec/01-ok.stdout") == "ok\n"

@@ -210,7 +210,7 @@ ARGUMENT_SPEC = dict(
 
 
 def main():
-    module = build_module(ARGUMENT_SPEC, supports_check_mode=True, mutually_exclusive=[("name", "owner")],
+    module = build_module(ARGUMENT_SPEC, bulk_key="pods", supports_check_mode=True, mutually_exclusive=[("name", "owner")],
                           required_by={"name": ("namespace",), "owner": ("namespace",)})
     run_module(module, run_crashloop)
 

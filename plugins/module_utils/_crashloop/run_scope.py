@@ -8,6 +8,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import threading
+
+try:
+    import queue
+except ImportError:  # Python 2 is not supported; this keeps the import sanity test quiet
+    import Queue as queue
+
 from ansible_collections.triage.k8s.plugins.module_utils._crashloop.scope import (
     current_replica_set,
     namespace_scopes,
@@ -64,10 +71,68 @@ def resolve_scopes(kube, params):
     return namespace_scopes(wanted, labels, fields)
 
 
-def list_pods(kube, scope, page_size):
-    """Yield the scope's pods page by page (memory: one page)."""
-    for pod in kube.list("Pod", scope.namespace, label_selector=scope.label_selector,
-                         field_selector=scope.field_selector, page_size=page_size):
+# Pages of pods fetched ahead of the classification (memory: this many pages plus the one in hand).
+PREFETCH_PAGES = 1
+_DONE = object()
+
+
+def prefetched(items, batch=100, depth=PREFETCH_PAGES, page_size=500):
+    """Yield what the iterable `items` yields, while a thread runs it ahead: the next LIST page
+    is requested and read while the caller classifies the current one, so the API server's time
+    to produce a page overlaps the client's work instead of adding to it. At most `depth` pages
+    (in batches of `batch` items) wait in between, so memory stays bounded by pages, not pods.
+    An exception in the thread is raised here, in the caller; a caller that stops early stops
+    the thread at its next batch (it never sends another request after that)."""
+    slots = queue.Queue(max(1, depth * page_size // batch))
+    stop = threading.Event()
+
+    def put(value):
+        while not stop.is_set():
+            try:
+                slots.put(value, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run():
+        chunk = []
+        try:
+            for item in items:
+                chunk.append(item)
+                if len(chunk) >= batch:
+                    if not put(chunk):
+                        return
+                    chunk = []
+        except BaseException as exc:  # handed to the caller, who raises it after the items before it
+            if put(chunk):
+                put(exc)
+            return
+        if put(chunk):
+            put(_DONE)
+
+    worker = threading.Thread(target=run, name="crashloop-list", daemon=True)
+    worker.start()
+    try:
+        while True:
+            value = slots.get()
+            if value is _DONE:
+                return
+            if isinstance(value, BaseException):
+                raise value
+            for item in value:
+                yield item
+    finally:
+        stop.set()
+
+
+def list_pods(kube, scope, page_size, ahead=True):
+    """Yield the scope's pods page by page (memory: one page, plus one fetched ahead with `ahead`)."""
+    pods = kube.list("Pod", scope.namespace, label_selector=scope.label_selector,
+                     field_selector=scope.field_selector, page_size=page_size)
+    if ahead:
+        pods = prefetched(pods, page_size=page_size)
+    for pod in pods:
         if scope.selects(pod):
             yield pod
 

@@ -57,5 +57,5 @@ echo "Its previous log is still there for the investigation:"
 $kubectl -n shop logs "$sick" --previous
 
 say "Done. KUBECONFIG=$KUBECONFIG (context $ctx). Release it with:"
-echo "  ansible-playbook triage.k8s.release -e pod=$sick -e namespace=shop -e context=$ctx"
+echo "  ansible-playbook triage.k8s.release -e pod=shop/$sick -e context=$ctx"
 echo "Stop the cluster with: make cluster-down"

@@ -70,7 +70,7 @@ def test_slack_notification_arrives_as_slack_takes_it(receiver, tmp_path):
     section = body["blocks"][-1]["text"]["text"]
     assert "*shop/web-7d4b9c-x2x9k* \u2014 oom_killed" in section
     assert "Evidence: `s3://evidence/prod/shop-web-7d4b9c-x2x9k/`" in section
-    assert ("Release: `ansible-playbook triage.k8s.release -e pod=web-7d4b9c-x2x9k -e namespace=shop -e context=prod-eu`"
+    assert ("Release: `ansible-playbook triage.k8s.release -e pod=shop/web-7d4b9c-x2x9k -e context=prod-eu`"
             in section)
     assert "the webhook (http://127.0.0.1:%d/...)" % receiver.port in result["msg"]
     # Even at -vvv (the invocation is printed) the URL shows nowhere.
@@ -288,8 +288,8 @@ def test_quarantine_and_release_playbooks_notify(core, apps, namespace, ansible,
     item = payload["items"][0]
     assert item["namespace"] == namespace and item["pod"] == sick
     assert item["reason"] == "<!channel> it hurts"
-    assert item["release_command"] == "ansible-playbook triage.k8s.release -e pod=%s -e namespace=%s -e context=%s" % (
-        sick, namespace, context)
+    assert item["release_command"] == "ansible-playbook triage.k8s.release -e pod=%s/%s -e context=%s" % (
+        namespace, sick, context)
     assert item["next_step"].startswith("investigate: kubectl --context %s -n %s logs %s" % (context, namespace, sick))
     assert item["note"].startswith("quarantined, expires 20")
     assert item["evidence_url"] is None
@@ -423,7 +423,7 @@ def test_scan_notification_lists_each_unhealthy_pod_and_its_quarantine(receiver,
         "crashloop_scan_result": {"pods": SCAN_PODS, "summary": {"total": 40}, "crashloop_detected": True},
         "crashloop_scan_quarantines": {"results": [
             {"item": SCAN_PODS[0], "changed": True,
-             "commands": {"release": "ansible-playbook triage.k8s.release -e pod=web-1 -e namespace=shop"}},
+             "commands": {"release": "ansible-playbook triage.k8s.release -e pod=shop/web-1"}},
             {"item": SCAN_PODS[1], "changed": False, "failed": True, "quarantined_pods": ["web-1"],
              "msg": "refused: the owner already has 1 quarantined pod"},
         ]},
@@ -442,7 +442,7 @@ def test_scan_notification_lists_each_unhealthy_pod_and_its_quarantine(receiver,
     assert payload["text"] == "Report: s3://reports/crashloop/20261201T030405Z/crashloop-prod-eu.md"
     web1, web2, job = payload["items"]
     assert web1["note"] == "quarantined now"
-    assert web1["release_command"] == "ansible-playbook triage.k8s.release -e pod=web-1 -e namespace=shop"
+    assert web1["release_command"] == "ansible-playbook triage.k8s.release -e pod=shop/web-1"
     assert web1["reason"].startswith("container web keeps crashing") and web1["class"] == "crash_loop"
     assert web2["note"] == "not quarantined: its owner already has web-1 quarantined (the workload is failing)"
     assert web2["release_command"] is None
@@ -534,8 +534,8 @@ def test_crashloop_scan_playbook_notifies_once_per_cluster(core, apps, namespace
     assert payload["summary"]["quarantined"] + len([i for i in payload["items"] if i["note"] == "already quarantined"]) == 1
     quarantined = [i for i in payload["items"] if i["note"] in ("quarantined now", "already quarantined")]
     assert len(quarantined) == 1
-    assert quarantined[0]["release_command"].startswith("ansible-playbook triage.k8s.release -e pod=%s -e namespace=%s"
-                                                        % (quarantined[0]["pod"], namespace))
+    assert quarantined[0]["release_command"].startswith("ansible-playbook triage.k8s.release -e pod=%s/%s"
+                                                        % (namespace, quarantined[0]["pod"]))
     other = [i for i in payload["items"] if i not in quarantined][0]
     assert other["note"].startswith("not quarantined: its owner already has"), other
     assert all(i["class"] == "crash_loop" and i["next_step"] for i in payload["items"])

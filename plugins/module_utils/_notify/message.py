@@ -17,9 +17,10 @@ __metaclass__ = type
 import calendar
 import json
 import re
-import shlex
 import time
 from email.utils import parsedate_tz, mktime_tz
+
+from ansible_collections.triage.k8s.plugins.module_utils._contract import commands
 
 SOURCE = "triage.k8s"
 SCHEMA_VERSION = 1
@@ -103,31 +104,10 @@ def _field(text, limit):
 
 # -- the release command -------------------------------------------------------------------------
 
-_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+,%-]+")
-_JINJA = re.compile(r"\{\{|\{%|\{#|\}\}|%\}|#\}")
-
-
-def _extra_var(key, value):
-    """An ansible-playbook -e option that gives key exactly value: key=value when that parses back
-    unchanged, else a JSON object (ansible's key=value splitter treats quotes and spaces itself);
-    a value with Jinja markers is tagged !unsafe so ansible never templates it."""
-    if _PLAIN.fullmatch(value) and "=" not in value:
-        return "-e %s=%s" % (key, value)
-    if _JINJA.search(value):
-        return "-e %s" % shlex.quote("{%s: !unsafe %s}" % (json.dumps(key), json.dumps(value)))
-    return "-e %s" % shlex.quote(json.dumps({key: value}, ensure_ascii=False))
-
-
 def release_command(pod, namespace, cluster=None):
-    """`ansible-playbook triage.k8s.release -e pod=... -e namespace=... [-e context=...]`, safe to
-    paste into a shell; None when the pod or the namespace is unknown."""
-    pod, namespace, cluster = text_of(pod), text_of(namespace), text_of(cluster)
-    if not pod or not namespace:
-        return None
-    words = ["ansible-playbook triage.k8s.release", _extra_var("pod", pod), _extra_var("namespace", namespace)]
-    if cluster:
-        words.append(_extra_var("context", cluster))
-    return " ".join(words)
+    """The release line for a quarantined pod (_contract/commands.py); None when the pod or the
+    namespace is unknown."""
+    return commands.release_command(text_of(namespace), text_of(pod), text_of(cluster))
 
 
 # -- the webhook, named without its secret -------------------------------------------------------

@@ -8,48 +8,26 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import re
-import shlex
-
+from ansible_collections.triage.k8s.plugins.module_utils._contract.commands import release_command, shell_word
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import apply_merge_patch, quarantine_record
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import WHAT_OWNER_DOES
-
-
-_PLAIN = re.compile(r"[A-Za-z0-9_.:/@+,%-]+")
-
-
-def _quote(text):
-    """One shell word, quoted only when needed."""
-    return text if _PLAIN.fullmatch(text or "") else shlex.quote(text)
-
-
-def _extra_var(key, value):
-    """An ansible-playbook -e option that gives key exactly value: key=value when that parses back
-    unchanged, else a JSON object (ansible's key=value splitter treats quotes and spaces itself)."""
-    if _PLAIN.fullmatch(value or "") and "=" not in value:
-        return "-e %s=%s" % (key, value)
-    return "-e %s" % shlex.quote(json.dumps({key: value}))
 
 
 def operator_commands(pod, context=None):
     """kubectl lines for investigating and releasing the quarantined pod, safe to paste into a shell."""
     meta = pod.get("metadata") or {}
     name, namespace = meta.get("name"), meta.get("namespace")
-    base = "kubectl%s -n %s" % (" --context %s" % _quote(context) if context else "", _quote(namespace))
+    base = "kubectl%s -n %s" % (" --context %s" % shell_word(context) if context else "", shell_word(namespace))
     containers = [c.get("name") for c in (pod.get("spec") or {}).get("containers") or []]
     first = containers[0] if containers else None
     container = " -c %s" % first if first else ""
-    release = ["ansible-playbook triage.k8s.release", _extra_var("pod", name), _extra_var("namespace", namespace)]
-    if context:
-        release.append(_extra_var("context", context))
     return {
         "logs": "%s logs %s%s" % (base, name, container),
         "logs_previous": "%s logs %s%s --previous" % (base, name, container),
         "exec": "%s exec -it %s%s -- sh" % (base, name, container),
         "port_forward": "%s port-forward pod/%s 8080:8080" % (base, name),
         "describe": "%s describe pod %s" % (base, name),
-        "release": " ".join(release),
+        "release": release_command(namespace, name, context),
     }
 
 

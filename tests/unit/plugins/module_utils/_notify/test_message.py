@@ -119,7 +119,7 @@ def test_a_full_item_shows_every_field():
         u"Outcome: quarantined now",
         u"Next step: raise the memory limit",
         u"Evidence: `s3://ev/shop/`",
-        u"Release: `ansible-playbook triage.k8s.release -e pod=web-7d4b9c-x2x9k -e namespace=shop -e context=prod-eu`",
+        u"Release: `ansible-playbook triage.k8s.release -e pod=shop/web-7d4b9c-x2x9k -e context=prod-eu`",
     ]
     # The text carries the same, for notifications and for servers that ignore blocks.
     assert section in payload["text"] and u"quarantined: 1" in payload["text"]
@@ -142,11 +142,11 @@ def test_no_items_says_so():
 
 def test_a_release_command_is_built_only_for_quarantined_pods():
     quarantine = m.normalize_item({"pod": "web", "namespace": "shop"}, "quarantine", "ctx")
-    assert quarantine["release_command"] == "ansible-playbook triage.k8s.release -e pod=web -e namespace=shop -e context=ctx"
+    assert quarantine["release_command"] == "ansible-playbook triage.k8s.release -e pod=shop/web -e context=ctx"
     scan = m.normalize_item({"pod": "web", "namespace": "shop"}, "scan", "ctx")
     assert scan["release_command"] is None
     scan_quarantined = m.normalize_item({"pod": "web", "namespace": "shop", "quarantined": True}, "scan", None)
-    assert scan_quarantined["release_command"] == "ansible-playbook triage.k8s.release -e pod=web -e namespace=shop"
+    assert scan_quarantined["release_command"] == "ansible-playbook triage.k8s.release -e pod=shop/web"
     given = m.normalize_item({"pod": "web", "namespace": "shop", "release_command": "mine"}, "quarantine", "ctx")
     assert given["release_command"] == "mine"
     released = m.normalize_item({"pod": "web", "namespace": "shop", "quarantined": False}, "quarantine", "ctx")
@@ -253,8 +253,8 @@ def test_build_payload_rejects_an_unknown_format():
 
 def test_release_command_plain_names():
     assert m.release_command("web-1", "shop", "kwok-triage-a") == (
-        "ansible-playbook triage.k8s.release -e pod=web-1 -e namespace=shop -e context=kwok-triage-a")
-    assert m.release_command("web-1", "shop") == "ansible-playbook triage.k8s.release -e pod=web-1 -e namespace=shop"
+        "ansible-playbook triage.k8s.release -e pod=shop/web-1 -e context=kwok-triage-a")
+    assert m.release_command("web-1", "shop") == "ansible-playbook triage.k8s.release -e pod=shop/web-1"
     assert m.release_command(None, "shop") is None and m.release_command("p", "") is None
 
 

@@ -103,7 +103,7 @@ def test_operator_commands_without_context():
         "exec": "kubectl -n shop exec -it web-7d4b9c-x2x9z -c web -- sh",
         "port_forward": "kubectl -n shop port-forward pod/web-7d4b9c-x2x9z 8080:8080",
         "describe": "kubectl -n shop describe pod web-7d4b9c-x2x9z",
-        "release": "ansible-playbook triage.k8s.release -e pod=web-7d4b9c-x2x9z -e namespace=shop",
+        "release": "ansible-playbook triage.k8s.release -e pod=shop/web-7d4b9c-x2x9z",
     }
 
 
@@ -111,7 +111,7 @@ def test_operator_commands_with_a_plain_context():
     commands = operator_commands(make_pod(), "kind-triage")
     for key in ("logs", "logs_previous", "exec", "port_forward", "describe"):
         assert commands[key].startswith("kubectl --context kind-triage -n shop "), commands[key]
-    assert extra_vars(commands["release"]) == {"pod": "web-7d4b9c-x2x9z", "namespace": "shop", "context": "kind-triage"}
+    assert extra_vars(commands["release"]) == {"pod": "shop/web-7d4b9c-x2x9z", "context": "kind-triage"}
 
 
 @pytest.mark.parametrize("namespace", ["shop", "kube-system", "a" * 63])
@@ -119,7 +119,7 @@ def test_operator_commands_use_the_pod_namespace(namespace):
     commands = operator_commands(make_pod(namespace=namespace), "ctx")
     for key in ("logs", "logs_previous", "exec", "port_forward", "describe"):
         assert shell_words(commands[key])[3:5] == ["-n", namespace]
-    assert extra_vars(commands["release"])["namespace"] == namespace
+    assert extra_vars(commands["release"])["pod"] == namespace + "/web-7d4b9c-x2x9z"
 
 
 @pytest.mark.parametrize("containers, flag", [
@@ -188,7 +188,7 @@ def test_operator_commands_release_passes_the_context_to_ansible(context):
     words = shell_words(command)
     assert words[:2] == ["ansible-playbook", "triage.k8s.release"], command
     assert not any(word in (";", "&", "|", "(", ")", "<", ">") for word in words), command
-    assert extra_vars(command) == {"pod": "web-7d4b9c-x2x9z", "namespace": "shop", "context": context}
+    assert extra_vars(command) == {"pod": "shop/web-7d4b9c-x2x9z", "context": context}
 
 
 def test_operator_commands_without_context_ignore_empty_context():

@@ -16,6 +16,7 @@ context per cluster, named kwok-<NAME>.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -38,6 +39,17 @@ RUNTIME_CRDS = ("Logs", "ClusterLogs", "Exec", "ClusterExec")
 CLUSTER_OPTIONS = {
     "triage-fault": {"disableQPSLimits": False},
 }
+# Clusters that run metrics-server (metrics.k8s.io, fed by kwok's emulated kubelet resource
+# metrics, hack/cluster/metrics/usage.yaml). The others, triage-a and triage-fault among them,
+# have no metrics API, so the evidence's "not served" path runs on a real cluster too.
+METRICS_CLUSTERS = ("triage-b",)
+METRICS_DIR = os.path.join(HERE, "metrics")
+# metrics-server's floor (it refuses less than 10s; kwokctl's default is 15s), and a kubelet
+# timeout below 9/10 of it, which metrics-server also requires (its default, 10s, is not).
+METRIC_RESOLUTION = "10s"
+KUBELET_REQUEST_TIMEOUT = "5s"
+METRICS_APISERVICE = "v1beta1.metrics.k8s.io"
+METRICS_PATH_ANNOTATION = "metrics.k8s.io/resource-metrics-path"
 
 
 class ClusterError(Exception):
@@ -66,9 +78,18 @@ def log(msg):
 
 def binaries():
     """Build (or reuse) the pinned binaries; return their directory."""
-    proc = subprocess.run([os.path.join(HERE, "build.sh")], stdout=subprocess.PIPE, text=True, check=False)
+    return _build(os.path.join(HERE, "build.sh"), "the control plane")
+
+
+def metrics_server_binary():
+    """Build (or reuse) the pinned metrics-server (its own cache key); return its path."""
+    return os.path.join(_build(os.path.join(HERE, "..", "metrics-server", "build.sh"), "metrics-server"), "metrics-server")
+
+
+def _build(script, what):
+    proc = subprocess.run([script], stdout=subprocess.PIPE, text=True, check=False)
     if proc.returncode != 0:
-        raise ClusterError("building the control plane failed (see the messages above)")
+        raise ClusterError("building %s failed (see the messages above)" % what)
     return proc.stdout.strip().splitlines()[-1]
 
 
@@ -151,6 +172,26 @@ def _ready_for_workloads(name):
         return False
 
 
+def metrics_apiservice(name):
+    """The metrics.k8s.io APIService object, or None (not registered, or no answer)."""
+    try:
+        return json.loads(_get(name, "/apis/apiregistration.k8s.io/v1/apiservices/" + METRICS_APISERVICE)[1])
+    except Exception:  # absent (404) or the API server is not answering
+        return None
+
+
+def metrics_available(name):
+    """The metrics.k8s.io APIService is Available: metrics-server runs and the aggregator reaches it."""
+    conditions = ((metrics_apiservice(name) or {}).get("status") or {}).get("conditions") or []
+    return any(c.get("type") == "Available" and c.get("status") == "True" for c in conditions)
+
+
+def _as_configured(name):
+    """A cluster made before its metrics-server was configured lacks the APIService: not reusable.
+    (Registered, not Available: a metrics-server restarting for a moment is no reason to recreate.)"""
+    return name not in METRICS_CLUSTERS or metrics_apiservice(name) is not None
+
+
 def _config_file(bindir, name):
     """The kwokctl configuration: local binaries, loopback only, our stages, runtime CRDs."""
     stages = os.path.join(HERE, "stages")
@@ -171,12 +212,31 @@ def _config_file(bindir, name):
         options["kubectlBinary"] = os.path.join(bindir, "kubectl")
     options.update(CLUSTER_OPTIONS.get(name, {}))
     doc = {"apiVersion": "config.kwok.x-k8s.io/v1alpha1", "kind": "KwokctlConfiguration", "options": options}
+    extra = []
+    if name in METRICS_CLUSTERS:
+        options.update({
+            "enableMetricsServer": True,
+            "metricsServerBinary": metrics_server_binary(),
+            # A local kustomize directory: kwokctl would otherwise download upstream's manifest.
+            "metricsServerManifests": [METRICS_DIR],
+        })
+        doc["componentsPatches"] = [{
+            "name": "metrics-server",
+            "extraArgs": [{"key": "metric-resolution", "value": METRIC_RESOLUTION, "override": True},
+                          {"key": "kubelet-request-timeout", "value": KUBELET_REQUEST_TIMEOUT}],
+        }]
+        extra.append(os.path.join(METRICS_DIR, "usage.yaml"))
+        # kwokctl caches a built manifest by its source path (KWOK_WORKDIR/cache/manifest/
+        # sha256(path).yaml) and never rebuilds it: drop it so an edit of METRICS_DIR applies.
+        cached = os.path.join(state_dir(), "cache", "manifest", hashlib.sha256(METRICS_DIR.encode()).hexdigest() + ".yaml")
+        if os.path.exists(cached):
+            os.remove(cached)
     # One file per cluster: two test sessions may create different clusters at the same time.
     path = os.path.join(state_dir(), "kwokctl-%s.yaml" % name)
     os.makedirs(state_dir(), exist_ok=True)
     with open(path, "w") as f:
         json.dump(doc, f)  # JSON is YAML
-    return [path] + sorted(os.path.join(stages, n) for n in os.listdir(stages) if n.endswith(".yaml"))
+    return [path] + sorted(os.path.join(stages, n) for n in os.listdir(stages) if n.endswith(".yaml")) + extra
 
 
 def _create_nodes(bindir, name):
@@ -187,7 +247,14 @@ def _create_nodes(bindir, name):
             "kind": "Node",
             "metadata": {
                 "name": "kwok-node-%d" % i,
-                "annotations": {"kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0"},
+                # kwok serves each node's resource metrics under its own path on its one loopback
+                # server (the node's address is kwok's --node-name, localhost): metrics-server
+                # reads the path from this annotation.
+                "annotations": {
+                    "kwok.x-k8s.io/node": "fake",
+                    "node.alpha.kubernetes.io/ttl": "0",
+                    METRICS_PATH_ANNOTATION: "/metrics/nodes/kwok-node-%d/metrics/resource" % i,
+                },
                 "labels": {
                     "kubernetes.io/hostname": "kwok-node-%d" % i,
                     "kubernetes.io/os": "linux",
@@ -245,16 +312,20 @@ def up(names, reuse=True):
     bindir = binaries()
     for name in names:
         if name in existing_clusters():
-            if reuse and healthy(name):
+            if reuse and healthy(name) and _as_configured(name):
                 log("%s is up, reusing it" % name)
                 continue
-            log("%s is stale (left by an interrupted run), removing it" % name)
+            log("%s is stale (left by an interrupted run, or made without metrics-server), removing it" % name)
             delete(name, bindir)
         started = time.monotonic()
         log("starting %s" % name)
         try:
             create(name, bindir)
             _wait("%s to accept workloads" % name, lambda n=name: _ready_for_workloads(n), 180)
+            if name in METRICS_CLUSTERS:
+                _wait("the APIService %s of %s to be Available (see %s)" % (
+                    METRICS_APISERVICE, name, os.path.join(cluster_dir(name), "logs", "metrics-server.log")),
+                    lambda n=name: metrics_available(n), 60)
         except Exception:
             delete(name, bindir)
             raise

@@ -12,6 +12,7 @@ from k8s_helpers import (
     serve_logs, service, wait_list, waiting_reasons,
 )
 from conftest import api_client_for
+import localcluster
 
 
 def _web(core, apps, namespace, replicas=3):
@@ -148,3 +149,23 @@ def test_two_contexts_reach_two_independent_clusters(clusters):
         uids.append(core.read_namespace("kube-system").metadata.uid)
         assert len(core.list_node().items) >= 2
     assert len(set(uids)) == len(clusters["contexts"]) == 2
+
+
+def _loopback(address):
+    return address == "localhost" or address.startswith("127.")
+
+
+def test_metrics_api_only_where_metrics_server_runs_and_nodes_are_loopback(clusters):
+    """metrics-server reaches the nodes' kubelet (KWOK) at their addresses: they must be loopback,
+    never an address KWOK invents; the clusters without metrics-server have no metrics API at all."""
+    for name in localcluster.DEFAULT_NAMES:
+        core = client.CoreV1Api(api_client_for(clusters["kubeconfig"], localcluster.context_name(name)))
+        for node in core.list_node().items:
+            addresses = [a.address for a in node.status.addresses or []]
+            assert addresses and all(_loopback(a) for a in addresses), (name, node.metadata.name, addresses)
+            assert node.metadata.annotations[localcluster.METRICS_PATH_ANNOTATION].startswith(
+                "/metrics/nodes/%s/" % node.metadata.name)
+        if name in localcluster.METRICS_CLUSTERS:
+            assert localcluster.metrics_available(name), name
+        else:
+            assert localcluster.metrics_apiservice(name) is None, name

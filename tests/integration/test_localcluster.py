@@ -72,3 +72,34 @@ def test_build_rejects_an_incomplete_binary_directory(tmp_path):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
     assert proc.returncode != 0
     assert "lacks one of" in proc.stderr
+
+
+def test_metrics_server_runs_only_in_the_metrics_clusters():
+    """kwokctl's own metrics-server support, given our pinned binary and a local manifest (nothing
+    downloaded), the usage config, and metrics-server's lowest resolution; triage-a and the fault
+    cluster have none (the evidence's "not served" path)."""
+    import json
+    bindir = localcluster.binaries()
+    for name in ("triage-a", "triage-b", "triage-fault"):
+        configs = localcluster._config_file(bindir, name)
+        with open(configs[0]) as f:
+            doc = json.load(f)
+        usage = os.path.join(localcluster.METRICS_DIR, "usage.yaml")
+        if name in localcluster.METRICS_CLUSTERS:
+            options = doc["options"]
+            assert options["enableMetricsServer"] is True and os.access(options["metricsServerBinary"], os.X_OK)
+            assert options["metricsServerManifests"] == [localcluster.METRICS_DIR] and usage in configs
+            args = doc["componentsPatches"][0]["extraArgs"]
+            assert {"key": "metric-resolution", "value": "10s", "override": True} in args
+        else:
+            assert "enableMetricsServer" not in doc["options"] and usage not in configs
+    assert "triage-b" in localcluster.METRICS_CLUSTERS
+    assert not set(localcluster.METRICS_CLUSTERS) & {"triage-a", "triage-fault"}
+
+
+def test_metrics_server_build_without_go_says_what_is_needed(tmp_path):
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "TRIAGE_K8S_CACHE": str(tmp_path / "cache")}
+    script = os.path.join(localcluster.HERE, "..", "metrics-server", "build.sh")
+    proc = subprocess.run([script], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False)
+    assert proc.returncode != 0
+    assert "Go is needed to build metrics-server" in proc.stderr and "TRIAGE_K8S_MS_BIN_DIR" in proc.stderr

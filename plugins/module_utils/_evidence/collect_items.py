@@ -24,6 +24,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._evidence.describe impo
     services_selecting,
 )
 from ansible_collections.triage.k8s.plugins.module_utils._evidence.plan import FAILED, OK, SKIPPED, UNAVAILABLE, combine
+from ansible_collections.triage.k8s.plugins.module_utils._evidence.usage import summary as usage_summary
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import restore_labels
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import is_quarantined, quarantine_record
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.objects import controller_ref
@@ -198,6 +199,8 @@ def collect_services(ctx):
 
 
 def collect_metrics(ctx):
+    """Current CPU and memory from metrics.k8s.io: the raw PodMetrics/NodeMetrics and, beside them,
+    each container's usage against its requests and limits and the node's against its allocatable."""
     if not ctx.kube.has_api(METRICS_GROUP):
         return {"status": UNAVAILABLE, "files": [],
                 "note": "metrics.k8s.io is not served by this cluster (no metrics-server or the adapter is "
@@ -211,12 +214,22 @@ def collect_metrics(ctx):
         return {"status": UNAVAILABLE, "files": [],
                 "note": "metrics.k8s.io has no usage for this pod yet (scraped about every 15-60 s after start)"}
     node_name = (ctx.pod.get("spec") or {}).get("nodeName")
+    node = None
     if node_name:
         try:
             out["node"] = ctx.kube.get_resource(METRICS, "nodes", node_name, kind="Node", what="nodes.metrics.k8s.io")
         except TriageError as exc:
             out["node_error"] = exc.msg
-    return {"status": OK, "files": [ctx.bundle.write_yaml("metrics.yaml", out)]}
+        if "node" in out:
+            try:  # allocatable, for the node's share; the usage stands without it
+                node = ctx.kube.get("Node", node_name)
+            except TriageError as exc:
+                out["node_read_error"] = exc.msg
+    out["usage"] = usage_summary(ctx.pod, out["pod"], out.get("node"), node)
+    result = {"status": OK, "files": [ctx.bundle.write_yaml("metrics.yaml", out)]}
+    if out["usage"]["warnings"]:
+        result["note"] = "; ".join(out["usage"]["warnings"])
+    return result
 
 
 def collect_checkpoint(ctx):

@@ -183,7 +183,9 @@ def test_forbidden_names_the_verb_and_resource(core, api, namespace, ansible, ku
     rbac.create_namespaced_role(namespace, {"metadata": {"name": "read-only"}, "rules": [
         {"apiGroups": ["", "apps", "discovery.k8s.io", "networking.k8s.io"],
          "resources": ["pods", "services", "replicasets", "endpointslices", "networkpolicies"],
-         "verbs": ["get", "list", "watch"]}]})
+         "verbs": ["get", "list", "watch"]},
+        # The PDB guard lists the namespace's budgets before any write.
+        {"apiGroups": ["policy"], "resources": ["poddisruptionbudgets"], "verbs": ["list"]}]})
     rbac.create_namespaced_role_binding(namespace, {
         "metadata": {"name": "viewer-read-only"},
         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "read-only"},

@@ -31,9 +31,10 @@ PACKAGES = LAYERS + ("_contract",) + FEATURES
 ALLOWED = {"_k8s": {"_k8s"}, "_s3": {"_k8s", "_s3"}, "_contract": {"_k8s", "_contract"}}
 ALLOWED.update((feature, {"_k8s", "_s3", "_contract", feature}) for feature in FEATURES)
 # The modules of _k8s that reach a cluster (api, and the factory, glue and hook around it; lookup
-# and namespaces are first reads built on it, events the Event writer). The rest of _k8s (names, labels, selectors, objects,
-# timeutil, retry, errors) is pure and may be imported anywhere.
-API_TALK = {"api", "stream", "client", "module", "faults", "lookup", "namespaces", "events"}
+# and namespaces are first reads built on it, events the Event writer, ephemeral the debug
+# container's patch and watch). The rest of _k8s (names, labels, selectors, objects, timeutil,
+# retry, errors) is pure and may be imported anywhere.
+API_TALK = {"api", "stream", "client", "module", "faults", "lookup", "namespaces", "events", "ephemeral"}
 # The modules of _s3 that reach the store; the rest (spec, keys, checksums, errors) is pure.
 S3_TALK = {"client", "transfer", "verify"}
 API_NAMES = {"kube", "api_client", "s3"}

@@ -157,3 +157,39 @@ def test_without_the_metrics_api_the_item_is_skipped_with_a_note(core, namespace
     assert "metrics.k8s.io is not served by this cluster" in item["note"]
     assert {"item": "metrics", "status": "unavailable", "note": item["note"]} in result["skipped_items"]
     assert not os.path.exists(os.path.join(result["bundle"], "metrics.yaml"))
+
+
+def test_without_the_grant_the_item_fails_naming_the_verb(metrics_api, metrics_namespace, kubeconfig, tmp_path):
+    """The evidence role minus its metrics.k8s.io rule: the API server refuses before proxying,
+    the item fails with the verb and resource named, the rest of the bundle is collected."""
+    _running_pod_with_metrics(metrics_api, metrics_namespace)
+    identity = JobIdentity(metrics_api, "evidence", metrics_namespace)
+    try:
+        rbac = client.RbacAuthorizationV1Api(metrics_api)
+        for name, rules in identity.roles.items():
+            kept = [r for r in rules if "metrics.k8s.io" not in r.get("apiGroups", [])]
+            if kept != rules:
+                rbac.replace_cluster_role(name, {"metadata": {"name": name}, "rules": kept})
+        _wait_denied(metrics_api, identity.user, metrics_namespace)
+        env = bearer_token_env(metrics_api, identity.token(), str(tmp_path))
+        ansible = AnsibleRunner(kubeconfig, localcluster.context_name(METRICS_CLUSTER), str(tmp_path))
+        result = ansible.module("triage.k8s.pod_evidence", {
+            "name": "web", "namespace": metrics_namespace, "dest": str(tmp_path / "ev"),
+            "include": ["manifest", "metrics"]}, auth=False, env=env)
+    finally:
+        identity.delete()
+    item = result["items"]["metrics"]
+    assert item["status"] == "failed", result
+    assert item["error"].startswith("Forbidden: cannot get pods.metrics.k8s.io in namespace"), item
+    assert 'grant the "get" verb on "pods" (API group "metrics.k8s.io")' in item["error"], item
+    assert result["items"]["manifest"]["status"] == "ok"
+
+
+def _wait_denied(api, user, namespace, timeout=10):
+    """The authorizer caches RBAC: wait until it no longer allows `get pods.metrics.k8s.io`."""
+    authz = client.AuthorizationV1Api(api)
+    attributes = {"namespace": namespace, "verb": "get", "group": "metrics.k8s.io", "resource": "pods"}
+    deadline = time.monotonic() + timeout
+    while authz.create_subject_access_review({"spec": {"user": user, "resourceAttributes": attributes}}).status.allowed:
+        assert time.monotonic() < deadline, "RBAC change did not take effect within %ss" % timeout
+        time.sleep(0.1)  # nothing to watch

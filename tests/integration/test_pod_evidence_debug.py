@@ -221,3 +221,17 @@ def test_the_evidence_identity_as_shipped_can_debug(core, api, namespace, workdi
     assert not result.get("failed"), result
     assert result["debug"]["added"] and result["items"]["exec"]["status"] == "ok", result
     assert _read(result["bundle"], "exec/01-ok.stdout") == "ok\n"
+
+
+def test_quarantine_summary_investigate_lines_include_kubectl_debug(core, api, namespace, ansible, kubeconfig, context):
+    """The quarantine playbook's summary (check mode: nothing changes) hands the kubectl debug line."""
+    from k8s_helpers import create, deployment_body, wait_ready_pods
+    create(api, namespace, deployment_body("shop", 2, {"app": "shop"}))
+    pod = sorted(p.metadata.name for p in wait_ready_pods(core, namespace, 2, "app=shop"))[0]
+    proc = ansible.playbook("triage.k8s.quarantine", extra_vars={
+        "pod": "%s/%s" % (namespace, pod), "kubeconfig": kubeconfig, "context": context}, args=["--check"])
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "Investigate:" in out
+    assert ("kubectl --context %s debug -it -n %s %s --image=busybox:1.36 --target=app --profile=general"
+            % (context, namespace, pod)) in out, out

@@ -43,3 +43,25 @@ def release_command(namespace, pod, context=None):
     if context:
         words.append(extra_var("context", context))
     return " ".join(words)
+
+
+DEBUG_IMAGE = "busybox:1.36"
+DEBUG_PROFILE = "general"
+
+
+def debug_command(namespace, pod, target=None, image=DEBUG_IMAGE, profile=DEBUG_PROFILE, context=None):
+    """`kubectl debug -it -n NS POD --image=IMG --target=CONTAINER --profile=P`: an ephemeral debug
+    container sharing the target's processes, for images without a shell (pod_evidence's debug
+    option adds the same). Every value is one shell word. None when the pod or its namespace is
+    unknown; without a target, kubectl's own default (no process namespace shared) is left out."""
+    if not pod or not namespace:
+        return None
+    words = ["kubectl"]
+    if context:
+        words += ["--context", shell_word(context)]
+    words += ["debug", "-it", "-n", shell_word(namespace), shell_word(pod),
+              "--image=%s" % shell_word(image or DEBUG_IMAGE)]
+    if target:
+        words.append("--target=%s" % shell_word(target))
+    words.append("--profile=%s" % shell_word(profile or DEBUG_PROFILE))
+    return " ".join(words)

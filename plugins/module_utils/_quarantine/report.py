@@ -8,7 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.triage.k8s.plugins.module_utils._contract.commands import release_command, shell_word
+from ansible_collections.triage.k8s.plugins.module_utils._contract.commands import debug_command, release_command, shell_word
 from ansible_collections.triage.k8s.plugins.module_utils._contract.record import apply_merge_patch, quarantine_record
 from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner import WHAT_OWNER_DOES
 
@@ -25,6 +25,8 @@ def operator_commands(pod, context=None):
         "logs": "%s logs %s%s" % (base, name, container),
         "logs_previous": "%s logs %s%s --previous" % (base, name, container),
         "exec": "%s exec -it %s%s -- sh" % (base, name, container),
+        # For images without a shell (exec above fails there): an ephemeral container sharing its processes.
+        "debug": debug_command(namespace, name, first, context=context),
         "port_forward": "%s port-forward pod/%s 8080:8080" % (base, name),
         "describe": "%s describe pod %s" % (base, name),
         "release": release_command(namespace, name, context),

@@ -93,7 +93,9 @@ options:
         allocatable, taints), V(services) (Services that select the pod, or selected it before its
         quarantine, and their EndpointSlices), V(logs) and V(previous_logs) (every container, init
         containers included; previous logs where restartCount > 0 or lastState.terminated) and V(metrics)
-        (metrics.k8s.io usage, skipped with a note when the API is not served).
+        (metrics.k8s.io usage, and each container's usage against its requests and limits and the node's allocatable,
+        with a warning in the item's note at 90% of a limit, see C(docs/resource-usage.md); skipped with a note when
+        the API is not served).
       - V(exec), V(copy_from) and V(checkpoint) are added when O(exec), O(copy_from) or O(checkpoint) ask for them.
     type: list
     elements: str

@@ -184,7 +184,7 @@ def test_without_patch_on_ephemeralcontainers_the_grant_is_named(core, api, name
 
 
 def test_evidence_role_passes_evidence_debug(core, api, namespace, workdir, ansible, tmp_path):
-    """The evidence role (here under the collect_evidence playbook) hands evidence_debug to pod_evidence."""
+    """The evidence role hands evidence_debug to pod_evidence (here from collect_evidence's -e debug)."""
     pod = _pod(core, namespace)
     debug = {"image": IMAGE, "target": "app"}
     check = _evidence(ansible, pod, namespace, tmp_path / "check", check=True, debug=debug, include=["manifest"])
@@ -193,7 +193,7 @@ def test_evidence_role_passes_evidence_debug(core, api, namespace, workdir, ansi
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     proc = ansible.playbook(os.path.join(repo, "playbooks", "collect_evidence.yml"), extra_vars={
         "pod": "%s/%s" % (namespace, pod), "dest": str(tmp_path / "bundles"), "include": ["manifest"],
-        "exec": [{"command": ["echo", "from the role"], "name": "hello"}], "evidence_debug": debug},
+        "exec": [{"command": ["echo", "from the role"], "name": "hello"}], "debug": debug},
         env={"K8S_AUTH_KUBECONFIG": ansible.kubeconfig, "K8S_AUTH_CONTEXT": ansible.context})
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out

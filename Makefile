@@ -80,13 +80,19 @@ test: venv
 demo: venv
 	hack/demo.sh
 
-# Benchmarks (never timed tests): each starts its own local cluster and prints its figures.
+# Benchmarks (never timed tests): each starts its own local cluster and prints its figures; the
+# last line prints the goals of issue 15 as one table from their JSON (docs/performance.md).
+BENCH_OUT := .build/bench
 bench: venv
-	$(BIN)/python bench/crashloop_bench.py
+	mkdir -p $(BENCH_OUT)
+	$(BIN)/python bench/crashloop_bench.py --pods 1000,5000,10000 --json $(BENCH_OUT)/crashloop.json
+	$(BIN)/python bench/quarantine_bench.py --json $(BENCH_OUT)/quarantine.json
+	$(BIN)/python bench/fleet_bench.py --json $(BENCH_OUT)/fleet.json
 	$(BIN)/python bench/cleanup_bench.py
 	$(BIN)/python bench/evidence_bench.py
 	$(BIN)/python bench/pod_health_bench.py
 	$(BIN)/python bench/upload_bench.py
+	$(BIN)/python bench/summary.py $(BENCH_OUT)
 
 clean:
 	rm -rf .build .pytest_cache tests/output

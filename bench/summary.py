@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""One table of the goals of issue 15 from the JSON files the benches wrote (make bench).
+
+    .venv/bin/python bench/summary.py DIR     # crashloop.json, quarantine.json, fleet.json in DIR
+
+A goal whose bench did not run (no file) is listed as not measured. Not a test: nothing asserts.
+"""
+
+import json
+import os
+import sys
+
+
+def _load(directory, name):
+    path = os.path.join(directory, name)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def rows(directory):
+    out = []
+    scan = _load(directory, "crashloop.json")
+    if scan:
+        for size in scan["sizes"]:
+            by = dict((r["contender"], r) for r in size["rows"])
+            floor = by["list-only"]["wall_median_s"]
+            out.append(("scan %d pods, only_unhealthy, ansible-playbook / bare LIST" % size["pods"],
+                        by["ansible-unhealthy"]["wall_vs_floor"], 1.3, "%.2f s vs %.2f s" % (by["ansible-unhealthy"]["wall_median_s"], floor)))
+            out.append(("scan %d pods, full result, ansible-playbook / bare LIST" % size["pods"],
+                        by["ansible-full"]["wall_vs_floor"], 2.0, "%.2f s" % by["ansible-full"]["wall_median_s"]))
+            out.append(("scan %d pods, only_unhealthy RSS / bare LIST RSS" % size["pods"],
+                        by["ansible-unhealthy"]["rss_vs_floor"], 1.3, "%.0f MiB" % by["ansible-unhealthy"]["peak_rss_mib"]))
+            out.append(("scan %d pods, only_unhealthy / kubectl get pods -A -o json" % size["pods"],
+                        round(by["ansible-unhealthy"]["wall_median_s"] / by["kubectl-json"]["wall_median_s"], 2), 1.0,
+                        "kubectl %.2f s" % by["kubectl-json"]["wall_median_s"]))
+    else:
+        out.append(("scan (bench/crashloop_bench.py)", None, 1.3, "not measured"))
+    quarantine = _load(directory, "quarantine.json")
+    if quarantine:
+        out.append(("quarantine: pod out of the Service, playbook - kubectl label (s)",
+                    quarantine["latency_over_kubectl_s"], 1.0, "default (evidence before relabelling)"))
+        out.append(("quarantine: same, quarantine_evidence_before_relabel=false (s)",
+                    quarantine["relabel_first_over_kubectl_s"], 1.0, "relabel first"))
+    else:
+        out.append(("quarantine latency (bench/quarantine_bench.py)", None, 1.0, "not measured"))
+    fleet = _load(directory, "fleet.json")
+    if fleet:
+        out.append(("fleet: one crashloop_scan run with forks / slowest single cluster", fleet["fleet_vs_slowest"], 1.3, ""))
+    else:
+        out.append(("fleet (bench/fleet_bench.py)", None, 1.3, "not measured"))
+    return out
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    directory = argv[0] if argv else os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".build", "bench")
+    print("\n| goal | measured | goal | met | note |")
+    print("| --- | ---: | ---: | --- | --- |")
+    for name, value, goal, note in rows(directory):
+        met = "-" if value is None else ("yes" if value <= goal else "no, by %.2f" % (value - goal))
+        print("| %s | %s | <= %s | %s | %s |" % (name, "-" if value is None else "%.2f" % value, goal, met, note))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -172,15 +172,13 @@ options:
         replacement is Ready) than this - a count such as V(2) or a percentage such as V(50%) of the owner's desired
         replicas (C(spec.replicas); a DaemonSet's C(desiredNumberScheduled)), rounded up like a PodDisruptionBudget's.
         Unset, no such guard. For a bare pod or a Job's pod it does not apply, and a warning says so.
-      - Independently of it, every PodDisruptionBudget that selects the pod is honoured. It is refused, naming the
-        budget and its numbers, when taking the pod out would leave fewer healthy pods than the budget's
-        C(minAvailable) (or more unavailable than its C(maxUnavailable)), percentages rounded up as the disruption
-        controller does. The pod counts as leaving the budget even when its new labels still match the budget's
-        selector. A percentage or C(maxUnavailable) needs the budget's status to be current (else refused: wait).
-        Reading the budgets needs list on poddisruptionbudgets (policy); forbidden, the quarantine fails.
-      - Both count as healthy only Ready pods that are not terminating, not quarantined and not unhealthy by their
-        own diagnosis (as for O(force)), so a pod that is not itself healthy is never refused by them.
-      - O(force) lifts both, as it lifts the last-Ready guards.
+      - Every PodDisruptionBudget selecting the pod is honoured anyway. The quarantine is refused, naming the budget
+        and its numbers, when taking the pod out would leave fewer healthy pods than its C(minAvailable) (more
+        unavailable than its C(maxUnavailable)), percentages rounded up as the disruption controller does, even when
+        the new labels still match its selector. A percentage or C(maxUnavailable) needs a current status (else it
+        is refused, and waiting helps). Needs list on poddisruptionbudgets (policy); forbidden, the quarantine fails.
+      - Both count as healthy only Ready pods not terminating, not quarantined and not unhealthy by their own
+        diagnosis (as for O(force)), so a pod not itself healthy is never refused by them. O(force) lifts both.
     type: raw
 notes:
   - After O(state=released) the owner may adopt the pod again and then delete a surplus pod, which
@@ -291,7 +289,9 @@ expires_at:
   returned: state=quarantined
   type: str
 commands:
-  description: Ready-to-paste kubectl lines (logs, logs_previous, exec, port_forward, describe) and the release command.
+  description:
+    - Ready-to-paste kubectl lines (logs, logs_previous, exec, debug, port_forward, describe) and the release command.
+    - debug is C(kubectl debug -it ... --target=FIRST_CONTAINER --profile=general), for images without a shell.
   returned: state=quarantined
   type: dict
 plan:

@@ -1,11 +1,14 @@
 """pod_quarantine's budget guards on the real local control plane: PodDisruptionBudgets whose
 status the disruption controller of kube-controller-manager computes, and min_healthy_replicas."""
 
+import time
+
 from kubernetes import client
 
 from k8s_helpers import (
     create, daemon_set_body, deployment_body, pod_snapshot, quarantine, service_body, wait_list, wait_ready_pods,
 )
+from test_crashloop_single_replica import _crash_looping
 
 QUARANTINED = "triage.k8s/quarantined"
 
@@ -160,3 +163,25 @@ def test_max_quarantined_per_owner_refuses_a_daemon_set_pod_behind_a_service(cor
 
     assert "DaemonSet agent already has 1 quarantined pod(s) (%s)" % first in msg, msg
     assert pod_snapshot(core, namespace, second) == before
+
+
+def test_a_crash_looping_pod_is_not_refused_by_its_budget(core, api, namespace, ansible):
+    """A one-replica crash loop (KWOK stages: Ready 1.5 s, then 2.5 s in back-off) under a budget of
+    minAvailable 1: by its own diagnosis the pod is not a healthy pod, so taking it out leaves the
+    budget as it is, at every instant of the cycle (the budget's own status flips with the Ready
+    condition)."""
+    name = _crash_looping(core, api, namespace, "web")
+    create(api, namespace, {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web-pdb"},
+                            "spec": {"minAvailable": 1, "selector": {"matchLabels": {"app": "web"}}}})
+    wait_list(client.PolicyV1Api(api).list_namespaced_pod_disruption_budget,
+              lambda bs: bool(bs) and bs[0].status is not None
+              and bs[0].status.observed_generation == bs[0].metadata.generation,
+              timeout=60, what="web-pdb observed", namespace=namespace)
+
+    for index in range(3):
+        time.sleep(index * 1.3)  # a different phase of the 4 s cycle each time
+        result = quarantine(ansible, name, namespace, check=True)
+        assert result["changed"] is True and not result.get("failed") and not result.get("refused"), result
+
+    done = quarantine(ansible, name, namespace)
+    assert done["changed"] is True and not done.get("failed"), done

@@ -41,3 +41,13 @@ def test_relabel_first_then_one_bundle_with_everything(core, api, namespace, ans
     assert manifest["notes"] == {"stage": "after relabelling", "reason": "traffic first", "before_relabelling_bundle": None}
     annotations = core.read_namespaced_pod(victim, namespace).metadata.annotations
     assert json.loads(annotations["triage.k8s/evidence"])["bundle"] == bundles[0]
+
+
+def test_relabel_first_with_a_misspelled_pod_fails_clearly_and_collects_nothing(namespace, ansible):
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = ansible.playbook(os.path.join(repo, "playbooks", "quarantine.yml"),
+                            extra_vars={"pod": "web-typo", "namespace": namespace, "quarantine_evidence_before_relabel": False},
+                            env={"K8S_AUTH_KUBECONFIG": ansible.kubeconfig, "K8S_AUTH_CONTEXT": ansible.context})
+    assert proc.returncode != 0
+    assert 'pod \\"web-typo\\" not found' in proc.stdout or 'pod "web-typo" not found' in proc.stdout, proc.stdout
+    assert not os.path.exists(os.path.join(ansible.tmpdir, "evidence")) or not os.listdir(os.path.join(ansible.tmpdir, "evidence"))

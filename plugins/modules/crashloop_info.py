@@ -115,6 +115,9 @@ notes:
     on the owner kind; list on replicasets for a Deployment owner.
   - Containers restarted fewer than O(restart_threshold) times and running right now are not a crash loop; one
     waiting in C(CrashLoopBackOff) always is.
+  - RV(pods) is masked for no_log values (a token, a password, kubeconfig secrets) like every result, but only when
+    one of them occurs in it; otherwise it skips Ansible's masking walk, which costs seconds on a large fleet.
+    Responses are requested gzipped, and the next page is read while the current one is classified.
 requirements:
   - jmespath (for O(query))
 seealso:

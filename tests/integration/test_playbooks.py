@@ -34,6 +34,7 @@ def test_quarantine_then_release_playbooks(core, apps, api, namespace, ansible, 
     assert "verified: no EndpointSlice lists it" in out
     assert "kubectl --context %s -n %s logs %s" % (context, namespace, sick) in out
     assert "port-forward pod/%s" % sick in out
+    assert "kubectl --context %s debug -it -n %s %s --image=busybox:1.36" % (context, namespace, sick) in out
     assert "ansible-playbook triage.k8s.release -e pod=%s/%s" % (namespace, sick) in out
     assert "Expires: 20" in out
     discovery = client.DiscoveryV1Api(api)

@@ -41,7 +41,7 @@ from ansible_collections.triage.k8s.plugins.module_utils._quarantine.owner impor
 NOW = "2026-11-22T03:04:05Z"
 RS_UID = "0d9f8e7c-6b5a-4c3d-8e2f-1a0b9c8d7e6f"
 RS_REF = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d4b9c", "uid": RS_UID, "controller": True}
-COMMAND_KEYS = {"logs", "logs_previous", "exec", "port_forward", "describe", "release"}
+COMMAND_KEYS = {"logs", "logs_previous", "exec", "debug", "port_forward", "describe", "release"}
 RESULT_KEYS = {"pod", "labels_changed", "services", "endpoints_removed", "owner", "replacement", "network_policy",
                "quarantined_at", "quarantined_by", "reason", "expires_at", "commands"}
 
@@ -101,6 +101,7 @@ def test_operator_commands_without_context():
         "logs": "kubectl -n shop logs web-7d4b9c-x2x9z -c web",
         "logs_previous": "kubectl -n shop logs web-7d4b9c-x2x9z -c web --previous",
         "exec": "kubectl -n shop exec -it web-7d4b9c-x2x9z -c web -- sh",
+        "debug": "kubectl debug -it -n shop web-7d4b9c-x2x9z --image=busybox:1.36 --target=web --profile=general",
         "port_forward": "kubectl -n shop port-forward pod/web-7d4b9c-x2x9z 8080:8080",
         "describe": "kubectl -n shop describe pod web-7d4b9c-x2x9z",
         "release": "ansible-playbook triage.k8s.release -e pod=shop/web-7d4b9c-x2x9z",

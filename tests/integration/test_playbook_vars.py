@@ -144,3 +144,21 @@ def test_rollout_gate_refuses_an_unclear_deployment(ansible, kubeconfig, context
     assert proc.returncode != 0, out
     assert message in out, out
     assert "Traceback" not in out
+
+
+def test_quarantine_playbook_takes_min_healthy_replicas_and_force(core, apps, namespace, ansible, kubeconfig, context):
+    """-e min_healthy_replicas reaches pod_quarantine's guard: refused with the numbers, the pod untouched;
+    -e force=true lifts it."""
+    sick = _shop(core, apps, namespace, {"app": "shop", "release": "stable"})
+    before = core.read_namespaced_pod(sick, namespace).metadata
+    proc, out = _run(ansible, "quarantine", ["pod=%s/%s" % (namespace, sick), "min_healthy_replicas=2",
+                                             "collect_evidence=false"], kubeconfig, context)
+    assert proc.returncode != 0, out
+    assert "min_healthy_replicas" in out and "force" in out, out
+    after = core.read_namespaced_pod(sick, namespace).metadata
+    assert after.labels == before.labels and after.annotations == before.annotations
+
+    proc, out = _run(ansible, "quarantine", ["pod=%s/%s" % (namespace, sick), "min_healthy_replicas=100%",
+                                             "force=true", "collect_evidence=false"], kubeconfig, context)
+    assert proc.returncode == 0, out
+    assert core.read_namespaced_pod(sick, namespace).metadata.labels.get("triage.k8s/quarantined") == "true"

@@ -88,7 +88,7 @@ bench: venv
 	$(BIN)/python bench/crashloop_bench.py --pods 1000,5000,10000 --json $(BENCH_OUT)/crashloop.json
 	$(BIN)/python bench/quarantine_bench.py --json $(BENCH_OUT)/quarantine.json
 	$(BIN)/python bench/fleet_bench.py --json $(BENCH_OUT)/fleet.json
-	$(BIN)/python bench/cleanup_bench.py
+	$(BIN)/python bench/cleanup_bench.py --json $(BENCH_OUT)/cleanup.json
 	$(BIN)/python bench/evidence_bench.py
 	$(BIN)/python bench/pod_health_bench.py
 	$(BIN)/python bench/upload_bench.py

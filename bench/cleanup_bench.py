@@ -10,8 +10,10 @@ evidence-carrying quarantined pods across M namespaces, waits until they run, an
   1. the module through ansible-playbook, as a user runs it (one task);
   2. the module's own code alone (cleanup_run.cleanup in a fresh Python process), counting its
      API requests;
-  3. the loop people write today: one `kubectl get -A -l triage.k8s/quarantined=true`, then
-     one `kubectl delete pod` per pod (the version-matched kubectl from hack/cluster/build.sh).
+  3. the strongest command a user types: `kubectl delete pods -A -l triage.k8s/quarantined=true
+     --wait=false` (the version-matched kubectl from hack/cluster/build.sh), which checks neither
+     expiry nor evidence; with --with-loop also the per-pod loop: one `kubectl get -A -l
+     triage.k8s/quarantined=true`, then one `kubectl delete pod` per pod.
 
 Each is timed (wall clock) and its peak RSS (the largest single process of the run, from wait4)
 and CPU time (user + system, the whole process tree) are printed. The pods are recreated before
@@ -211,6 +213,8 @@ def main():
     parser.add_argument("--kubectl-budget", type=float, default=180.0,
                         help="seconds the kubectl loop may take before the rest is extrapolated")
     parser.add_argument("--keep-cluster", action="store_true")
+    parser.add_argument("--with-loop", action="store_true", help="also the per-pod kubectl get + delete loop")
+    parser.add_argument("--json", help="also write the rows and the playbook / kubectl one-liner ratio here")
     args = parser.parse_args()
 
     existed = CLUSTER in localcluster.existing_clusters()
@@ -234,6 +238,14 @@ def main():
                      "%d deleted; API requests: %s" % (info["deleted"], json.dumps(info["requests"], sort_keys=True))))
 
         if not args.skip_kubectl:
+            # The strongest command a user types: one request per pod from one process, checking
+            # neither expiry nor evidence (the module checks both).
+            populate(core, args.pods, args.namespaces)
+            wall, rss, cpu, out = measure([kubectl, "--kubeconfig", kubeconfig, "--context", context, "delete", "pods",
+                                           "-A", "-l", "triage.k8s/quarantined=true", "--wait=false"])
+            rows.append(("kubectl delete pods -A -l triage.k8s/quarantined=true --wait=false", wall, rss, cpu,
+                         "%d deleted; no expiry or evidence check" % sum(1 for line in out.splitlines() if "deleted" in line)))
+        if args.with_loop:
             populate(core, args.pods, args.namespaces)
             rows.append(kubectl_row(kubectl, kubeconfig, context, args.kubectl_budget))
 
@@ -245,6 +257,14 @@ def main():
         print("| --- | ---: | ---: | ---: | --- |")
         for name, wall, rss, cpu, note in rows:
             print("| %s | %.1f s | %.0f MiB | %.1f s | %s |" % (name, wall, rss, cpu, note))
+        oneliner = [r for r in rows if r[0].startswith("kubectl delete pods -A")]
+        if oneliner:
+            print("\nansible-playbook / kubectl one-liner: %.2f (wall)" % (rows[0][1] / oneliner[0][1]))
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"rows": [dict(zip(("run", "wall_s", "peak_rss_mib", "cpu_s", "note"), r)) for r in rows],
+                           "playbook_vs_oneliner": round(rows[0][1] / oneliner[0][1], 2) if oneliner else None,
+                           "load_average": os.getloadavg()}, f, indent=1)
     finally:
         if not existed and not args.keep_cluster:
             localcluster.down([CLUSTER])

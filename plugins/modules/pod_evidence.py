@@ -197,7 +197,7 @@ options:
         a Windows HostProcess pod, and when the API server refuses the PATCH (a 403 names the grant,
         C(patch) on C(pods/ephemeralcontainers)). When the container does not run within O(debug.timeout), the task
         fails with its state and reason; once it was added, C(changed) is true and the message says it stays.
-      - Check mode adds nothing and reports the container that would be added or reused (RV(would_collect.debug)).
+      - Check mode adds nothing and reports the container that would be added or reused (C(debug) in RV(would_collect)).
         With C(--diff), the pod's ephemeral container names before and after.
     type: dict
     suboptions:

@@ -85,7 +85,9 @@ demo: venv
 BENCH_OUT := .build/bench
 bench: venv
 	mkdir -p $(BENCH_OUT)
-	$(BIN)/python bench/crashloop_bench.py --pods 1000,5000,10000 --json $(BENCH_OUT)/crashloop.json
+	$(BIN)/python bench/crashloop_bench.py --pods 1000,5000,10000 --keep --json $(BENCH_OUT)/crashloop.json
+	$(BIN)/python bench/wan_bench.py --json $(BENCH_OUT)/wan.json
+	$(CLUSTER) down triage-crashbench
 	$(BIN)/python bench/quarantine_bench.py --json $(BENCH_OUT)/quarantine.json
 	$(BIN)/python bench/fleet_bench.py --json $(BENCH_OUT)/fleet.json
 	$(BIN)/python bench/cleanup_bench.py --json $(BENCH_OUT)/cleanup.json

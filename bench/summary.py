@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One table of the goals of issue 15 from the JSON files the benches wrote (make bench).
 
-    .venv/bin/python bench/summary.py DIR     # crashloop.json, quarantine.json, fleet.json, cleanup.json in DIR
+    .venv/bin/python bench/summary.py DIR     # crashloop.json, wan.json, quarantine.json, fleet.json, cleanup.json in DIR
 
 A goal whose bench did not run (no file) is listed as not measured. Not a test: nothing asserts.
 """
@@ -50,6 +50,16 @@ def rows(directory):
         out.append(("fleet: one crashloop_scan run with forks / slowest single cluster", fleet["fleet_vs_slowest"], 1.3, ""))
     else:
         out.append(("fleet (bench/fleet_bench.py)", None, 1.3, "not measured"))
+    wan = _load(directory, "wan.json")
+    if wan:
+        by = dict((r["contender"], r) for r in wan["rows"])
+        kubectl = by["kubectl-json"]["wall_median_s"]
+        ratio = round(by["module-process"]["wall_median_s"] / kubectl, 2)
+        through = by["ansible-unhealthy"]["wall_median_s"] / kubectl
+        note = "ansible-playbook / kubectl %.2f; link floor %.2f s" % (through, wan["link_floor_gzip_s"])
+        out.append(("scan over the simulated link, only_unhealthy module process / kubectl", ratio, 1.0, note))
+    else:
+        out.append(("scan over the simulated link (bench/wan_bench.py)", None, 1.0, "not measured"))
     cleanup = _load(directory, "cleanup.json")
     if cleanup and cleanup.get("playbook_vs_oneliner") is not None:
         out.append(("cleanup 1,000 pods: ansible-playbook / kubectl delete -A -l ... --wait=false (one-liner)",

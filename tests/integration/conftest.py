@@ -5,12 +5,14 @@ Clusters come from hack/cluster/localcluster.py. A healthy cluster left up by `m
 or `make test` is reused; one this session had to start is deleted again at the end.
 """
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 
 import pytest
@@ -89,6 +91,22 @@ def namespace(core, request):
         pass
 
 
+class Background:
+    """A module task running under ansible-playbook (AnsibleRunner.module_in_background)."""
+
+    def __init__(self, proc):
+        self.proc = proc
+        self.result = None
+
+    def wait_for(self, predicate, timeout, what):
+        """Poll predicate() while the task runs; fail if the task ends first or timeout passes."""
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            assert self.proc.poll() is None, "the task ended before %s" % what
+            assert time.monotonic() < deadline, "timed out waiting for %s" % what
+            time.sleep(0.02)
+
+
 class AnsibleRunner:
     """Runs modules and playbooks of the collection with ansible-playbook, as a user would."""
 
@@ -111,8 +129,8 @@ class AnsibleRunner:
         env.update(extra or {})
         return env
 
-    def module(self, name, args=None, check=False, diff=False, auth=True, env=None):
-        """Run one module task; return its registered result (failures included)."""
+    def _module_play(self, name, args, check=False, diff=False, auth=True):
+        """A play of one module task that saves its registered result; (play, path of the result)."""
         args = dict(args or {})
         if auth:
             args.setdefault("kubeconfig", self.kubeconfig)
@@ -137,20 +155,55 @@ class AnsibleRunner:
                 },
             ],
         }]
-        proc = self.playbook_content(play, env=env)
+        return play, out
+
+    @staticmethod
+    def _saved_result(name, out, output):
         if not os.path.exists(out):
-            raise AssertionError("module %s produced no result:\n%s\n%s" % (name, proc.stdout, proc.stderr))
+            raise AssertionError("module %s produced no result:\n%s" % (name, output))
         with open(out) as f:
             return json.load(f)
 
-    def playbook_content(self, play, extra_vars=None, env=None, args=()):
+    def module(self, name, args=None, check=False, diff=False, auth=True, env=None):
+        """Run one module task; return its registered result (failures included)."""
+        play, out = self._module_play(name, args, check, diff, auth)
+        proc = self.playbook_content(play, env=env)
+        return self._saved_result(name, out, proc.stdout + proc.stderr)
+
+    @contextlib.contextmanager
+    def module_in_background(self, name, args=None, auth=True, env=None, timeout=300):
+        """Start one module task under ansible-playbook and yield a Background while it runs, so the
+        test can act on the world meanwhile (stop a server, say); leaving the block waits for the
+        task and sets the Background's result."""
+        play, out = self._module_play(name, args, auth=auth)
+        path = self._write_play(play)
+        proc = subprocess.Popen(self._command(path), env=self.env(env), stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, cwd=self.tmpdir, start_new_session=True)
+        run = Background(proc)
+        try:
+            yield run
+            output = proc.communicate(timeout=timeout)[0]
+            run.result = self._saved_result(name, out, output.decode(errors="replace"))
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    def _write_play(self, play):
         path = os.path.join(self.tmpdir, "play-%s.yml" % uuid.uuid4().hex)
         with open(path, "w") as f:
             yaml.safe_dump(play, f)
-        return self.playbook(path, extra_vars=extra_vars, env=env, args=args)
+        return path
+
+    @staticmethod
+    def _command(path, inventory="localhost,"):
+        return [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, path]
+
+    def playbook_content(self, play, extra_vars=None, env=None, args=()):
+        return self.playbook(self._write_play(play), extra_vars=extra_vars, env=env, args=args)
 
     def playbook(self, path, extra_vars=None, env=None, args=(), inventory="localhost,"):
-        cmd = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, path]
+        cmd = self._command(path, inventory)
         if extra_vars:
             cmd += ["-e", json.dumps(extra_vars)]
         cmd += list(args)

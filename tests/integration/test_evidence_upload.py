@@ -8,12 +8,8 @@ import hashlib
 import json
 import os
 import socket
-import subprocess
-import sys
-import time
 import uuid
 
-import yaml
 
 MIB = 1024 * 1024
 
@@ -185,31 +181,15 @@ def test_store_going_away_mid_upload(ansible, tmp_path, fresh_s3):
         for _i in range(200):
             handle.write(os.urandom(MIB))
     storage = fresh_s3.storage(bucket, retries=2, part_size=5)
-    task = {"name": "under test", "triage.k8s.evidence_upload": {"src": [small, big], "storage": storage},
-            "register": "result", "ignore_errors": True}
-    out = str(tmp_path / "result.json")
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": [
-        task, {"ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": out, "mode": "0600"}}]}]
-    playbook = str(tmp_path / "play.yml")
-    with open(playbook, "w") as handle:
-        yaml.safe_dump(play, handle)
-    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                             playbook], env=ansible.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            cwd=str(tmp_path), start_new_session=True)
-    try:
-        deadline = time.monotonic() + 120
-        while "a-small.txt" not in fresh_s3.objects(bucket):
-            assert proc.poll() is None and time.monotonic() < deadline, "the first object never landed"
-            time.sleep(0.02)
+    with ansible.module_in_background("triage.k8s.evidence_upload", {"src": [small, big], "storage": storage},
+                                      auth=False) as run:
+        run.wait_for(lambda: "a-small.txt" in fresh_s3.objects(bucket), 120, "the first object to land")
         fresh_s3.stop()
-        proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    with open(out) as handle:
-        result = json.load(handle)
+    result = run.result
     assert result["failed"] is True and result["changed"] is True, result
-    assert [(o["key"], o["status"]) for o in result["objects"]] == [("a-small.txt", "uploaded")]
+    # The store may stop before or after the first object is read back: written either way, and said so.
+    assert [(o["key"], o["status"]) for o in result["objects"]] in ([("a-small.txt", "uploaded")],
+                                                                     [("a-small.txt", "uploaded_unverified")])
     assert "cannot reach the S3 endpoint %s" % fresh_s3.endpoint in result["msg"], result["msg"]
     assert "Written: 1 objects under s3://%s/" % bucket in result["msg"] and "Not written: 1 objects (b-big.bin)" in \
         result["msg"]
@@ -230,33 +210,18 @@ def test_a_store_that_comes_back_within_the_retries(ansible, tmp_path, fresh_s3)
     bucket = fresh_s3.make_bucket()
     path = _write(str(tmp_path / "a.txt"), b"after the restart\n")
     storage = fresh_s3.storage(bucket, retries=12)
-    task = {"name": "under test", "triage.k8s.evidence_upload": {"src": [path], "storage": storage},
-            "register": "result", "ignore_errors": True}
-    out = str(tmp_path / "result.json")
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": [
-        task, {"ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": out, "mode": "0600"}}]}]
-    playbook = str(tmp_path / "play.yml")
-    with open(playbook, "w") as handle:
-        yaml.safe_dump(play, handle)
     fresh_s3.stop()
     listener = socket.socket()
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", fresh_s3.port))
     listener.listen(8)
     listener.settimeout(120)
-    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", "localhost,",
-                             playbook], env=ansible.env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            cwd=str(tmp_path), start_new_session=True)
-    try:
+    with ansible.module_in_background("triage.k8s.evidence_upload", {"src": [path], "storage": storage},
+                                      auth=False) as run:
         conn, _addr = listener.accept()  # the module's first request
         conn.close()
         listener.close()
         fresh_s3.start()
-        proc.communicate(timeout=300)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    with open(out) as handle:
-        result = json.load(handle)
+    result = run.result
     assert not result.get("failed") and result["objects"][0]["status"] == "uploaded", result
     assert fresh_s3.objects(bucket) == {"a.txt": len(b"after the restart\n")}

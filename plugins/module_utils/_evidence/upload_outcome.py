@@ -11,6 +11,12 @@ __metaclass__ = type
 from ansible_collections.triage.k8s.plugins.module_utils._k8s.errors import TriageError
 
 UPLOADED, PRESENT, WOULD_UPLOAD = "uploaded", "present", "would_upload"
+UNVERIFIED = "uploaded_unverified"  # written, not read back (_s3/transfer.py)
+WRITTEN = (UPLOADED, UNVERIFIED)
+
+
+def _count(objects, status):
+    return sum(1 for o in objects or [] if o.get("status") == status)
 
 
 def remote_verified(url, objects, record):
@@ -30,23 +36,30 @@ def remote_phrase(remote, wanted):
         return None, None
     if not remote:
         return None, "the remote copy (no upload was attempted)"
-    uploaded = sum(1 for o in remote.get("objects") or [] if o.get("status") == UPLOADED)
+    uploaded, unverified = _count(remote.get("objects"), UPLOADED), _count(remote.get("objects"), UNVERIFIED)
     if remote.get("verified"):
         return "the remote copy at %s (%d objects, verified)" % (remote["url"], len(remote["objects"])), None
     done = ""
     if uploaded:
         done = "; %d objects of it were uploaded and read back, but the bundle is not verified" % uploaded
+    if unverified:
+        done += "; %d objects of it were uploaded but not read back" % unverified
     return None, "the remote copy at %s (%s%s)" % (remote["url"], remote.get("error") or "not verified", done)
 
 
 def remote_changed(remote):
-    return any(o.get("status") == UPLOADED for o in (remote or {}).get("objects") or [])
+    """Whether any object of the remote copy was written (read back or not)."""
+    return any(o.get("status") in WRITTEN for o in (remote or {}).get("objects") or [])
 
 
 def upload_failed(remote, result):
     """The TriageError when the bundle is kept locally but its remote copy is not verified."""
     return TriageError("the bundle was not stored remotely; the local bundle is kept and the "
                        "pod annotation, if written, names no remote copy", dict(result, changed=True))
+
+
+def _some(keys):
+    return "%s%s" % (", ".join(keys[:3]), ", ..." if len(keys) > 3 else "")
 
 
 def duplicate_keys(objects):
@@ -62,16 +75,21 @@ def duplicate_keys(objects):
 def upload_result(url, objects, results, error, check_mode):
     """evidence_upload's result, or the TriageError after error (with the objects done so far)."""
     uploaded = [r for r in results if r["status"] == UPLOADED]
+    unverified = [r["key"] for r in results if r["status"] == UNVERIFIED]
     present = [r for r in results if r["status"] == PRESENT]
     would = [r for r in results if r["status"] == WOULD_UPLOAD]
-    result = {"url": url, "objects": results, "changed": bool(uploaded or would),
+    result = {"url": url, "objects": results, "changed": bool(uploaded or unverified or would),
               "verified": error is None and not check_mode}
     if error is not None:
         left = [o["key"] for o in objects[len(results):]]
+        written = []
+        if uploaded:
+            written.append("%d objects under %s, read back and verified" % (len(uploaded), url))
+        if unverified:
+            written.append("%d objects under %s, uploaded but not read back (%s)" % (len(unverified), url, _some(unverified)))
         msg = "%s Written: %s. Not written: %s." % (
-            error.msg.rstrip(".") + ".",
-            "%d objects under %s, read back and verified" % (len(uploaded), url) if uploaded else "nothing",
-            "%d objects (%s%s)" % (len(left), ", ".join(left[:3]), ", ..." if len(left) > 3 else ""))
+            error.msg.rstrip(".") + ".", "; ".join(written) or "nothing",
+            "%d objects (%s)" % (len(left), _some(left)) if left else "nothing more")
         return_error = TriageError(msg, dict(error.details, **result))
         return_error.details["verified"] = False
         raise return_error

@@ -19,6 +19,9 @@ from ansible_collections.triage.k8s.plugins.module_utils._s3 import checksums, k
 from ansible_collections.triage.k8s.plugins.module_utils._s3.verify import object_matches
 
 UPLOADED, PRESENT, WOULD_UPLOAD = "uploaded", "present", "would_upload"
+# Written, but not read back (the store went away, or what it holds does not match): a write that
+# landed all the same, so the result must say changed.
+UNVERIFIED = "uploaded_unverified"
 
 
 def _local(s3, obj):
@@ -52,17 +55,23 @@ def put_object(s3, obj, check_mode=False, local=None):
         out["status"] = WOULD_UPLOAD
         return out
     s3.upload(obj["path"], bucket, key)
-    ok, why = object_matches(s3, bucket, key, local.size, local.sha256, local.checksum)
+    out["status"] = UNVERIFIED
+    try:
+        ok, why = object_matches(s3, bucket, key, local.size, local.sha256, local.checksum)
+    except TriageError as exc:
+        exc.details["written"] = out
+        raise
     if not ok:
         raise TriageError("%s was uploaded, but reading it back does not match the file %s: %s"
-                          % (out["url"], obj["path"], why), {"error_type": "storage_verify", "key": key})
+                          % (out["url"], obj["path"], why), {"error_type": "storage_verify", "key": key, "written": out})
     out["status"] = UPLOADED
     return out
 
 
 def put_objects(s3, objects, check_mode=False):
     """(results, error): every file hashed first, then put_object for each object in order,
-    stopping at the first TriageError."""
+    stopping at the first TriageError; an object written but not read back when it came is in
+    results as UNVERIFIED."""
     try:
         hashed = [_local(s3, obj) for obj in objects]
     except TriageError as exc:
@@ -72,5 +81,8 @@ def put_objects(s3, objects, check_mode=False):
         try:
             results.append(put_object(s3, obj, check_mode, local))
         except TriageError as exc:
+            written = exc.details.pop("written", None)
+            if written is not None:
+                results.append(written)
             return results, exc
     return results, None

@@ -117,3 +117,19 @@ def test_upload_result_after_a_failure_says_what_was_written():
                          "verified. Not written: 2 objects (r/b, r/c).")
     assert error.details["changed"] is True and error.details["verified"] is False
     assert error.details["objects"] == [{"key": "r/a", "status": "uploaded"}] and error.details["error_type"] == "x"
+
+
+def test_an_object_written_but_not_read_back_is_a_change_and_said_so():
+    """The store went away between an object's PUT and its read-back: the write landed all the same."""
+    objects = [{"key": "r/a"}, {"key": "r/b"}]
+    with pytest.raises(TriageError) as info:
+        upload_outcome.upload_result("s3://b/r/", objects, [{"key": "r/a", "status": "uploaded_unverified"}],
+                                     TriageError("cannot reach the S3 endpoint http://h:1.", {"error_type": "x"}), False)
+    error = info.value
+    assert error.details["changed"] is True and error.details["verified"] is False
+    assert error.msg == ("cannot reach the S3 endpoint http://h:1. Written: 1 objects under s3://b/r/, uploaded but "
+                         "not read back (r/a). Not written: 1 objects (r/b).")
+    remote = {"url": "s3://b/r/", "objects": [{"status": "uploaded_unverified"}], "verified": False, "error": "gone"}
+    assert upload_outcome.remote_changed(remote) is True
+    assert upload_outcome.remote_phrase(remote, True)[1] == (
+        "the remote copy at s3://b/r/ (gone; 1 objects of it were uploaded but not read back)")

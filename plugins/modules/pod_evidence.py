@@ -194,7 +194,7 @@ options:
         cannot be removed or changed once added; one that exited stays in the pod, and the next run adds another
         (C(-2), C(-3), ...).
       - Refused, with nothing changed, for a pod that is not Running, is being deleted, is a static (mirror) pod or
-        a Windows HostProcess pod, and when the API server refuses the PATCH (a 403 names the grant,
+        a Windows HostProcess pod, or runs on a node whose kubelet is older than 1.23, and when the API server refuses the PATCH (a 403 names the grant,
         C(patch) on C(pods/ephemeralcontainers)). When the container does not run within O(debug.timeout), the task
         fails with its state and reason; once it was added, C(changed) is true and the message says it stays.
       - Check mode adds nothing and reports the container that would be added or reused (C(debug) in RV(would_collect)).

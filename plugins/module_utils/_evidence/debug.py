@@ -18,6 +18,7 @@ __metaclass__ = type
 import hashlib
 import json
 import posixpath
+import re
 import shlex
 
 PROFILES = ("legacy", "general", "baseline", "restricted", "netadmin", "sysadmin")
@@ -32,6 +33,7 @@ MIRROR_ANNOTATION = "kubernetes.io/config.mirror"
 # PID 1 of the process namespace the debug container joins (targetContainerName), unless the pod
 # shares one namespace between all its containers, where PID 1 is the pause process.
 TARGET_ROOT = "/proc/1/root"
+_KUBELET_VERSION = re.compile(r"v(\d+)\.(\d+)\.")
 STAYS_SHORT = "it stays in the pod: ephemeral containers cannot be removed"
 
 
@@ -202,6 +204,18 @@ def refusal(pod, target):
         return "debug.target %r is not a container of %s (containers: %s)" % (target, where, ", ".join(n for n in names if n))
     if ((spec.get("securityContext") or {}).get("windowsOptions") or {}).get("hostProcess"):
         return "%s is a Windows HostProcess pod: they cannot have ephemeral containers" % where
+    return None
+
+
+def node_refusal(node):
+    """Why the pod's node cannot run an ephemeral container (a sentence), or None: a kubelet older
+    than 1.23 (before that, ephemeral containers were off by default). A version that is not
+    vMAJOR.MINOR (a simulated node) says nothing."""
+    info = ((node or {}).get("status") or {}).get("nodeInfo") or {}
+    match = _KUBELET_VERSION.match(info.get("kubeletVersion") or "")
+    if match and (int(match.group(1)), int(match.group(2))) < (1, 23):
+        return ("the kubelet of node %s is %s, older than 1.23: it does not run ephemeral containers"
+                % ((node.get("metadata") or {}).get("name"), info["kubeletVersion"]))
     return None
 
 

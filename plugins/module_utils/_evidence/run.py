@@ -67,7 +67,7 @@ def run_evidence(module):
         problem = dest_problem(dest)
         if problem:
             raise TriageError("dest %s cannot receive the bundle: %s" % (dest, problem), {"error_type": "dest"})
-        debugging = _would_debug(pod, option, params) if option else None
+        debugging = _would_debug(kube, pod, option, params) if option else None
         would = plan.check_mode_plan(pod, params, items, os.path.join(dest, name), quarantined,
                                      _router(pod, debugging))
         result = {"changed": True, "would_collect": would, "msg": "check mode: nothing was collected, written or uploaded"}
@@ -107,9 +107,9 @@ def run_evidence(module):
         raise _with_debug(evidence_outcome.failure(error, bundle, params["archive"], remote_wanted=remote), debugging)
 
 
-def _would_debug(pod, option, params):
+def _would_debug(kube, pod, option, params):
     """Check mode: the debug container that would be used or added (refusals as a real run has them)."""
-    wanted, name, reuse = run_debug.plan(pod, option, params.get("copy_from"))
+    wanted, name, reuse = run_debug.plan(pod, option, params.get("copy_from"), run_debug.node_of(kube, pod))
     return {"name": name, "target": wanted["target"], "diff": run_debug.diff(pod, name, reuse),
             "outcome": dict(run_debug.outcome(pod, wanted, name, reuse),
                             would_add=None if reuse else dbg.container(name, wanted))}

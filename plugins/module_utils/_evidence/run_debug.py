@@ -24,11 +24,22 @@ def _refused(msg):
     return TriageError(msg + "; nothing was changed or collected", {"error_type": "debug", "changed": False})
 
 
-def plan(pod, option, copy_entries):
+def node_of(kube, pod):
+    """The pod's node, best effort: None when it cannot be read (a missing grant is no refusal)."""
+    name = (pod.get("spec") or {}).get("nodeName")
+    if not name:
+        return None
+    try:
+        return kube.get_or_none("Node", name)
+    except TriageError:
+        return None
+
+
+def plan(pod, option, copy_entries, node=None):
     """(wanted, name, reuse) for this pod, or a TriageError saying why it cannot have one."""
     target = option.get("target") or default_container(pod)
     wanted = dbg.settings(option, target)
-    problem = dbg.refusal(pod, target) or dbg.check_copy(copy_entries, pod, target)
+    problem = dbg.refusal(pod, target) or dbg.node_refusal(node) or dbg.check_copy(copy_entries, pod, target)
     if problem:
         raise _refused(problem)
     try:
@@ -60,7 +71,8 @@ def ensure(kube, pod, option, copy_entries):
     Raises TriageError: refused before any write (changed false), or after the container was added
     and did not run (changed true, the message says it was added and stays)."""
     namespace, pod_name = pod["metadata"]["namespace"], pod["metadata"]["name"]
-    wanted, name, reuse = plan(pod, option, copy_entries)
+    node = node_of(kube, pod)
+    wanted, name, reuse = plan(pod, option, copy_entries, node)
     added = False
     for attempt in range(ATTEMPTS):
         if reuse:
@@ -75,7 +87,7 @@ def ensure(kube, pod, option, copy_entries):
                     name, namespace, pod_name, exc.msg)
                 raise exc
             pod = kube.get("Pod", pod_name, namespace)  # changed since it was read: decide again on what it is now
-            wanted, name, reuse = plan(pod, option, copy_entries)
+            wanted, name, reuse = plan(pod, option, copy_entries, node)
             continue
         added = True
         break

@@ -157,6 +157,19 @@ def test_pods_that_cannot_take_a_debug_container_are_refused():
     assert "HostProcess" in dbg.refusal(windows, "app")
 
 
+@pytest.mark.parametrize("version, refused", [
+    ("v1.22.17", True), ("v1.9.0", True), ("v1.23.0", False), ("v1.36.3", False), ("v1.36.3-eks-1234", False),
+    ("kwok-v0.8.0", False), ("", False), (None, False),
+])
+def test_a_kubelet_older_than_1_23_is_refused(version, refused):
+    node = {"metadata": {"name": "n1"}, "status": {"nodeInfo": {"kubeletVersion": version}}}
+    problem = dbg.node_refusal(node)
+    assert bool(problem) == refused
+    if refused:
+        assert "node n1" in problem and version in problem
+    assert dbg.node_refusal(None) is None
+
+
 def test_started_and_the_message_of_a_container_that_did_not_run():
     assert dbg.started(_running("n")) is True
     assert dbg.started(None) is None

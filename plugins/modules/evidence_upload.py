@@ -103,7 +103,7 @@ objects:
       C(checksum) (the C(ChecksumSHA256) the store reports for it, full-object or composite C(...-N)) and C(status) -
       V(uploaded) (written and read back), V(present) (already there with the same content), in check mode
       V(would_upload), or, on a failed run only, V(uploaded_unverified) (written, but the store could not be read
-      back: the task reports changed).
+      back, and the task reports changed).
   returned: always once the options are valid
   type: list
   elements: dict

@@ -148,7 +148,8 @@ def test_quarantine_and_release_jobs(core, api, namespace, identities, tmp_path,
     assert reported == {"cluster": cluster, "namespace": namespace, "pod": victim,
                         "expires_at": annotations["triage.k8s/expires-at"]}
     bundles = job.artifacts["triage_evidence_bundles"]
-    assert [b["stage"] for b in bundles] == ["before relabelling", "after relabelling"], bundles
+    # One bundle, after relabelling (quarantine_evidence_before_relabel false: traffic off first).
+    assert [b["stage"] for b in bundles] == ["after relabelling"], bundles
     for bundle in bundles:
         assert bundle["pod"] == victim and os.path.isdir(bundle["bundle"]), bundle
         assert bundle["bundle"].startswith(os.path.join(job.pdd, "project", "evidence"))

@@ -320,7 +320,7 @@ def test_the_quarantine_notification_links_the_verified_remote_evidence(core, ap
     assert proc.returncode == 0, out
     item = receiver.wait(1)[0]["json"]["items"][0]
     assert item["evidence_url"] and item["evidence_url"].startswith("s3://%s/prod/" % s3_bucket), item
-    # The link is the annotated bundle's (the second one, after relabelling).
+    # The link is the annotated bundle's (the one after relabelling).
     annotation = json.loads(core.read_namespaced_pod(sick, namespace).metadata.annotations["triage.k8s/evidence"])
     assert annotation["remote"]["url"] == item["evidence_url"]
     assert "on the controller only" not in item["note"]

@@ -382,7 +382,8 @@ def test_quarantine_playbook_collects_evidence_before_and_after_relabelling(core
     victim = _one_pod(core, namespace, "web", count=2)
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     proc = ansible.playbook(os.path.join(repo, "playbooks", "quarantine.yml"),
-                            extra_vars={"pod": victim, "namespace": namespace, "reason": "evidence please"},
+                            extra_vars={"pod": victim, "namespace": namespace, "reason": "evidence please",
+                                        "quarantine_evidence_before_relabel": True},
                             env={"K8S_AUTH_KUBECONFIG": ansible.kubeconfig, "K8S_AUTH_CONTEXT": ansible.context})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "relabelling failed" not in proc.stdout, proc.stdout

@@ -115,7 +115,7 @@ def test_quarantine_role_runs_quarantine_and_release(core, api, namespace, ident
     assert pod.metadata.labels[QUARANTINED] == "true"
     # The identity the API server reports (SelfSubjectReview): the token really was the one used.
     assert pod.metadata.annotations["triage.k8s/quarantined-by"] == identity.user
-    assert "relabelling failed" not in out, out  # the evidence before and after relabelling too
+    assert "relabelling failed" not in out, out  # the evidence after relabelling too
     assert "triage.k8s/evidence" in pod.metadata.annotations
     policy = pod.metadata.annotations["triage.k8s/network-policy"]
 

@@ -120,8 +120,7 @@ def prefetched(items, batch=100, depth=PREFETCH_PAGES, page_size=500):
                 return
             if isinstance(value, BaseException):
                 raise value
-            for item in value:
-                yield item
+            yield from value
     finally:
         stop.set()
 

@@ -64,7 +64,10 @@ class _Module(AnsibleModule):
 
     def _return_formatted(self, kwargs):
         key = self._bulk_key
-        if key and key in kwargs and key not in ("invocation", "warnings", "deprecations"):
+        # _record_module_result is ansible-core 2.19's hook for the result's serialization; without
+        # it (older cores) the value takes the ordinary path, masked like the rest.
+        if key and key in kwargs and key not in ("invocation", "warnings", "deprecations") \
+                and hasattr(AnsibleModule, "_record_module_result"):
             encoded = json.dumps(kwargs[key])
             if _unmasked_bulk(encoded, self.no_log_values or ()):
                 kwargs = dict(kwargs)
@@ -80,7 +83,7 @@ class _Module(AnsibleModule):
             return super(_Module, self)._record_module_result(o)
         # The rest of the result, masked and encoded by Ansible, with the checked bulk value appended.
         head = _captured_json(super(_Module, self)._record_module_result, o)
-        print("\n%s, %s: %s}" % (head.rstrip()[:-1], json.dumps(bulk[0]), bulk[1]))
+        sys.stdout.write("\n%s, %s: %s}\n" % (head.rstrip()[:-1], json.dumps(bulk[0]), bulk[1]))
 
     def _add_connection_secrets(self):
         if getattr(self, "no_log_values", None) is None:

@@ -23,8 +23,7 @@ def test_every_item_in_order(count):
 
 def test_an_error_in_the_listing_is_raised_in_the_caller_after_the_items_before_it():
     def listing():
-        for i in range(250):
-            yield i
+        yield from range(250)
         raise TriageError("cannot list pods: forbidden", {"status": 403})
 
     seen = []

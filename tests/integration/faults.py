@@ -43,6 +43,8 @@ import time
 from urllib.parse import urlsplit
 
 import localcluster
+from k8s_helpers import wait_list
+from kubernetes import client
 
 NAME = "triage-fault"
 HOOK_ENV = "TRIAGE_K8S_TEST_HOOK"
@@ -265,6 +267,22 @@ class FaultCluster(object):
     def ensure_up(self):
         if not self.healthy():
             self.start_apiserver()
+        self.wait_schedulable()
+
+    def wait_schedulable(self, timeout=120):
+        """Wait until every node is Ready and carries no not-ready/unreachable taint. An API server
+        down for a while lets the node lifecycle controller taint the nodes (their leases were not
+        renewed); until KWOK's next heartbeat clears that, a new pod stays Pending."""
+        def schedulable(nodes):
+            for node in nodes:
+                ready = [c for c in node.status.conditions or [] if c.type == "Ready"]
+                tainted = [t for t in node.spec.taints or [] if t.key in (
+                    "node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")]
+                if not ready or ready[0].status != "True" or tainted:
+                    return False
+            return bool(nodes)
+
+        wait_list(client.CoreV1Api(self.api).list_node, schedulable, timeout=timeout, what="schedulable nodes on %s" % NAME)
 
     def metrics(self):
         """The API server's /metrics text, read with the admin client certificate."""

@@ -116,11 +116,16 @@ def test_crash_looping_deployment_is_quarantined_once_with_evidence(rulebook, ku
              if any(r.controller for r in p.metadata.owner_references or [])]
     assert len(owned) == 2 and victim.metadata.name not in [p.metadata.name for p in owned]
     assert victim.metadata.name not in endpoint_slice_pods(client.DiscoveryV1Api(api), namespace, "web")
-    # What was done is on the pod for `kubectl events`: evidence before the relabel, one quarantine;
-    # and no replacement carries a Quarantined Event.
-    reasons = [e.reason for e in our_events(api, namespace, victim.metadata.name)]
+    # What was done is on the pod for `kubectl events`: one quarantine, then the evidence (the
+    # quarantine role relabels first); and no replacement carries a Quarantined Event.
+
+    def reasons_once_collected():
+        reasons = [e.reason for e in our_events(api, namespace, victim.metadata.name)]
+        return reasons if "EvidenceCollected" in reasons else None
+
+    reasons = _poll(reasons_once_collected, 60, "the EvidenceCollected Event")
     assert reasons.count("Quarantined") == 1, reasons
-    assert "EvidenceCollected" in reasons[:reasons.index("Quarantined")], reasons
+    assert "EvidenceCollected" in reasons[reasons.index("Quarantined") + 1:], reasons
     for pod in owned:
         assert "Quarantined" not in [e.reason for e in our_events(api, namespace, pod.metadata.name)]
     unhealthy = _triage(rb, "unhealthy")

@@ -27,7 +27,9 @@ def _pod(fault, namespace, quarantined=True):
     else:
         body = sim_pod_body("victim")
     create(fault.api, namespace, body)
-    wait_pod(core, namespace, "victim", lambda p: p.status.phase == "Running", "victim running")
+    # After the API server restarts of the tests before, KWOK and the scheduler may take a while to
+    # catch up (watch back-off): a bound for that, not a timing.
+    wait_pod(core, namespace, "victim", lambda p: p.status.phase == "Running", "victim running", timeout=180)
     return core
 
 

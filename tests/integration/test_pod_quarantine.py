@@ -9,8 +9,8 @@ import json
 from kubernetes import client
 
 from k8s_helpers import (
-    create, endpoint_slice_pods, pod_history, pod_ready, pod_snapshot, quarantine, replica_set_body, service_body,
-    serving_deployment, wait_in_slices, wait_list, wait_not_in_slices, wait_pod, wait_ready_pods,
+    create, endpoint_slice_pods, labels_after_release, pod_history, pod_ready, pod_snapshot, quarantine,
+    replica_set_body, service_body, serving_deployment, wait_in_slices, wait_list, wait_not_in_slices, wait_pod, wait_ready_pods,
 )
 
 PREFIX = "triage.k8s/"
@@ -157,7 +157,8 @@ def test_network_isolation_policy_selects_only_the_pod_and_release_deletes_it(co
     assert released["changed"] is True and released["network_policy_deleted"] is True
     assert released["network_policy"] == name
     assert net.list_namespaced_network_policy(namespace).items == []
-    labels = core.read_namespaced_pod(victim, namespace).metadata.labels
+    # Released, the pod matches its ReplicaSet again, which may adopt it and delete it as surplus.
+    labels = labels_after_release(core, victim, namespace, {"app": "web"})
     assert not _ours(labels)
 
 

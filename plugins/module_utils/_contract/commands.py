@@ -22,6 +22,23 @@ def shell_word(text):
     return text if PLAIN.fullmatch(text or "") else shlex.quote(text or "")
 
 
+def yaml_quoted(text):
+    """A YAML double-quoted scalar of text, ASCII only. Not json.dumps: JSON writes a character
+    beyond U+FFFF as a surrogate pair, which YAML reads back as two lone surrogates."""
+    out = []
+    for char in text:
+        code = ord(char)
+        if char in '"\\':
+            out.append("\\" + char)
+        elif 0x20 <= code < 0x7F:
+            out.append(char)
+        elif code <= 0xFFFF:
+            out.append("\\u%04x" % code)
+        else:
+            out.append("\\U%08x" % code)
+    return '"%s"' % "".join(out)
+
+
 def extra_var(key, value):
     """An ansible-playbook -e option that gives key exactly value: key=value when that parses back
     unchanged (ansible's key=value splitter treats quotes and spaces itself), else a JSON object;
@@ -29,7 +46,7 @@ def extra_var(key, value):
     if PLAIN.fullmatch(value) and "=" not in value:
         return "-e %s=%s" % (key, value)
     if _JINJA.search(value):
-        return "-e %s" % shlex.quote("{%s: !unsafe %s}" % (json.dumps(key), json.dumps(value)))
+        return "-e %s" % shlex.quote("{%s: !unsafe %s}" % (yaml_quoted(key), yaml_quoted(value)))
     return "-e %s" % shlex.quote(json.dumps({key: value}, ensure_ascii=False))
 
 

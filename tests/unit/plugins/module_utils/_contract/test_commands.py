@@ -50,6 +50,23 @@ def test_extra_var_gives_ansible_exactly_the_value(value):
     assert _what_ansible_sees(extra_var("context", value)) == {"context": value}
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=20), st.sampled_from(["{{", "{%", "{#", "}}", "%}", "#}"]), st.text(max_size=20))
+def test_extra_var_keeps_every_character_of_a_jinja_value(head, marker, tail):
+    # The !unsafe path is YAML, not JSON: a character beyond U+FFFF must not come back as two
+    # lone surrogates (CI found '%}\U00010000').
+    value = head + marker + tail
+    assert _what_ansible_sees(extra_var("context", value)) == {"context": value}
+
+
+def test_extra_var_jinja_value_parses_with_ansibles_own_loader():
+    from ansible.parsing.utils.yaml import from_yaml
+
+    value = "%}\U00010000 \"q\" \\ \x85\u2028"
+    option = extra_var("context", value)
+    assert from_yaml(shlex.split(option)[1]) == {"context": value}
+
+
 @pytest.mark.parametrize("value", ["{{ lookup('pipe', 'id') }}", "a{%b", "x#}"])
 def test_extra_var_tags_jinja_unsafe(value):
     option = extra_var("context", value)

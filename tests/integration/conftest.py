@@ -28,6 +28,7 @@ from k8s_helpers import JobIdentity  # noqa: E402
 from receiver import running as _receiver_running  # noqa: E402
 
 CLUSTER_NAMES = list(localcluster.DEFAULT_NAMES)
+CALLBACKS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "callback_plugins")
 
 
 def _sigterm_as_interrupt(signum, frame):
@@ -129,8 +130,19 @@ class AnsibleRunner:
         env.update(extra or {})
         return env
 
+    def results_env(self, path, env=None):
+        """env for a run whose registered results callback_plugins/triage_test_results.py writes
+        to path, as {register name: result}: no second task (a copy of `{{ result | to_json }}`
+        cost about a second of CPU per call)."""
+        merged = dict(env or {})
+        merged["TRIAGE_TEST_RESULTS"] = path
+        merged["ANSIBLE_CALLBACK_PLUGINS"] = ":".join(p for p in (CALLBACKS, merged.get("ANSIBLE_CALLBACK_PLUGINS")) if p)
+        merged["ANSIBLE_CALLBACKS_ENABLED"] = ",".join(
+            p for p in ("triage_test_results", merged.get("ANSIBLE_CALLBACKS_ENABLED")) if p)
+        return merged
+
     def _module_play(self, name, args, check=False, diff=False, auth=True):
-        """A play of one module task that saves its registered result; (play, path of the result)."""
+        """A play of one module task registered as `result`; (play, path its result is saved to)."""
         args = dict(args or {})
         if auth:
             args.setdefault("kubeconfig", self.kubeconfig)
@@ -141,33 +153,24 @@ class AnsibleRunner:
             task["check_mode"] = True
         if diff:
             task["diff"] = True
-        play = [{
-            "hosts": "localhost",
-            "gather_facts": False,
-            "connection": "local",
-            "tasks": [
-                task,
-                {
-                    "name": "save result",
-                    "ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": out, "mode": "0600"},
-                    "check_mode": False,
-                    "diff": False,
-                },
-            ],
-        }]
+        play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": [task]}]
         return play, out
 
     @staticmethod
-    def _saved_result(name, out, output):
+    def saved_results(out, what, output):
+        """{register name: result} a run with results_env(out) saved."""
         if not os.path.exists(out):
-            raise AssertionError("module %s produced no result:\n%s" % (name, output))
+            raise AssertionError("%s produced no result:\n%s" % (what, output))
         with open(out) as f:
             return json.load(f)
+
+    def _saved_result(self, name, out, output):
+        return self.saved_results(out, "module %s" % name, output)["result"]
 
     def module(self, name, args=None, check=False, diff=False, auth=True, env=None):
         """Run one module task; return its registered result (failures included)."""
         play, out = self._module_play(name, args, check, diff, auth)
-        proc = self.playbook_content(play, env=env)
+        proc = self.playbook_content(play, env=self.results_env(out, env))
         return self._saved_result(name, out, proc.stdout + proc.stderr)
 
     @contextlib.contextmanager
@@ -177,7 +180,7 @@ class AnsibleRunner:
         task and sets the Background's result."""
         play, out = self._module_play(name, args, auth=auth)
         path = self._write_play(play)
-        proc = subprocess.Popen(self._command(path), env=self.env(env), stdout=subprocess.PIPE,
+        proc = subprocess.Popen(self._command(path), env=self.env(self.results_env(out, env)), stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT, cwd=self.tmpdir, start_new_session=True)
         run = Background(proc)
         try:

@@ -532,7 +532,6 @@ def pods_by_name(result):
 def module_results(ansible, module, args_list):
     """Run one play with a task per entry of args_list (each with the auth options, failures
     ignored); return the registered results in order. One ansible-playbook start for many calls."""
-    import json as _json
     import uuid as _uuid
 
     out = os.path.join(ansible.tmpdir, "results-%s.json" % _uuid.uuid4().hex)
@@ -542,15 +541,10 @@ def module_results(ansible, module, args_list):
         args.setdefault("kubeconfig", ansible.kubeconfig)
         args.setdefault("context", ansible.context)
         tasks.append({"name": "call %d" % index, module: args, "register": "r%d" % index, "ignore_errors": True})
-    every = "[%s]" % ", ".join("r%d" % index for index in range(len(args_list)))
-    save = {"content": "{{ %s | to_json }}" % every, "dest": out, "mode": "0600"}
-    tasks.append({"name": "save results", "ansible.builtin.copy": save})
     proc = ansible.playbook_content([{"hosts": "localhost", "gather_facts": False, "connection": "local",
-                                      "tasks": tasks}])
-    if not os.path.exists(out):
-        raise AssertionError("%s produced no results:\n%s\n%s" % (module, proc.stdout, proc.stderr))
-    with open(out) as f:
-        return _json.load(f)
+                                      "tasks": tasks}], env=ansible.results_env(out))
+    saved = ansible.saved_results(out, module, proc.stdout + proc.stderr)
+    return [saved["r%d" % index] for index in range(len(args_list))]
 
 
 def crash_looping_pod(core, api, namespace, name):

@@ -26,16 +26,11 @@ def _notify(tmp_path, args, check=False, env=None, verbosity=""):
     task = {"name": "under test", "triage.k8s.notify": args, "register": "result", "ignore_errors": True}
     if check:
         task["check_mode"] = True
-    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": [
-        task,
-        {"name": "save result", "ansible.builtin.copy": {"content": "{{ result | to_json }}", "dest": out, "mode": "0600"},
-         "check_mode": False},
-    ]}]
-    proc = _runner(tmp_path).playbook_content(play, env=env, args=[verbosity] if verbosity else [])
+    play = [{"hosts": "localhost", "gather_facts": False, "connection": "local", "tasks": [task]}]
+    runner = _runner(tmp_path)
+    proc = runner.playbook_content(play, env=runner.results_env(out, env), args=[verbosity] if verbosity else [])
     printed = proc.stdout + proc.stderr
-    assert os.path.exists(out), printed
-    with open(out) as handle:
-        return json.load(handle), printed
+    return runner.saved_results(out, "notify", printed)["result"], printed
 
 
 def _secret_parts(receiver):

@@ -79,17 +79,31 @@ def apps(api):
     return client.AppsV1Api(api)
 
 
+def namespace_name(prefix, request):
+    """A valid, unique namespace name for a test: prefix, the test's name, a random tail."""
+    name = "%s-%s-%s" % (prefix, request.node.name[:30].lower().replace("_", "-"), uuid.uuid4().hex[:5])
+    return "".join(ch for ch in name if ch.isalnum() or ch == "-")[:63].strip("-")
+
+
+@contextlib.contextmanager
+def fresh_namespace(core, request, prefix):
+    """Create a namespace for one test and delete it afterwards (without waiting for it to go)."""
+    name = namespace_name(prefix, request)
+    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
+    try:
+        yield name
+    finally:
+        try:
+            core.delete_namespace(name, grace_period_seconds=0, propagation_policy="Background")
+        except client.ApiException:
+            pass
+
+
 @pytest.fixture
 def namespace(core, request):
     """A fresh namespace per test, deleted afterwards (without waiting for it to go)."""
-    name = "t-%s-%s" % (request.node.name[:30].lower().replace("_", "-").strip("-"), uuid.uuid4().hex[:5])
-    name = "".join(ch for ch in name if ch.isalnum() or ch == "-")[:63].strip("-")
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    try:
-        core.delete_namespace(name, grace_period_seconds=0, propagation_policy="Background")
-    except client.ApiException:
-        pass
+    with fresh_namespace(core, request, "t") as name:
+        yield name
 
 
 class Background:
@@ -298,15 +312,9 @@ def fault_ansible(fault, tmp_path):
 def fault_namespace(fault, request):
     """A fresh namespace on the fault cluster, deleted afterwards."""
     core = client.CoreV1Api(fault.api)
-    name = "f-%s-%s" % (request.node.name[:30].lower().replace("_", "-").strip("-"), uuid.uuid4().hex[:5])
-    name = "".join(ch for ch in name if ch.isalnum() or ch == "-")[:63].strip("-")
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    fault.ensure_up()  # a failed test may have left the API server down
-    try:
-        core.delete_namespace(name, grace_period_seconds=0, propagation_policy="Background")
-    except client.ApiException:
-        pass
+    with fresh_namespace(core, request, "f") as name:
+        yield name
+        fault.ensure_up()  # a failed test may have left the API server down
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,7 @@ import yaml
 from kubernetes import client
 
 import localcluster
-from conftest import AnsibleRunner, api_client_for
+from conftest import AnsibleRunner, api_client_for, fresh_namespace
 from k8s_helpers import JobIdentity, bearer_token_env, pod_ready, wait_pod
 
 METRICS_CLUSTER = "triage-b"
@@ -32,14 +32,8 @@ def metrics_api(kubeconfig, clusters):
 
 @pytest.fixture
 def metrics_namespace(metrics_api, request):
-    core = client.CoreV1Api(metrics_api)
-    name = ("m-%s-%s" % (request.node.name[:30].lower().replace("_", "-"), os.urandom(3).hex())).strip("-")
-    core.create_namespace(client.V1Namespace(metadata=client.V1ObjectMeta(name=name)))
-    yield name
-    try:
-        core.delete_namespace(name, grace_period_seconds=0, propagation_policy="Background")
-    except client.ApiException:
-        pass
+    with fresh_namespace(client.CoreV1Api(metrics_api), request, "m") as name:
+        yield name
 
 
 def _pod(name):

@@ -590,6 +590,14 @@ def our_events(api, namespace, pod):
     return sorted(events, key=lambda e: e.event_time)
 
 
+def keep_through_release(core, name, namespace):
+    """Give a pod the highest deletion cost its ReplicaSet honours, so that after a release (the pod
+    matches its owner again, which adopts it and now has one replica too many) the owner deletes
+    another replica, not this one; a test that goes on with the released pod needs it."""
+    core.patch_namespaced_pod(name, namespace, {"metadata": {"annotations": {
+        "controller.kubernetes.io/pod-deletion-cost": "2147483647"}}})
+
+
 def labels_after_release(core, name, namespace, selector_labels):
     """The labels of a released pod. After release the pod matches its ReplicaSet again, which adopts
     it and may delete it at once as its surplus replica: a 404 then stands for the selector's labels,

@@ -7,7 +7,7 @@ not as one JSON document, because what is under test is Ansible's own splitting 
 import json
 
 import pytest
-from k8s_helpers import deployment, pod_ready, service, wait_list
+from k8s_helpers import deployment, keep_through_release, pod_ready, service, wait_list
 
 # Every warning on: the harness turns the inventory ones off for the other tests.
 LOUD = {"ANSIBLE_LOCALHOST_WARNING": "True", "ANSIBLE_INVENTORY_UNPARSED_WARNING": "True",
@@ -50,6 +50,7 @@ def test_pod_as_kubectl_prints_it_and_a_quoted_reason_with_spaces_reach_the_pod(
     assert annotations["triage.k8s/reason"] == "crash loop, heap dump pending"
     assert "%s/%s is quarantined: crash loop, heap dump pending" % (namespace, sick) in out
 
+    keep_through_release(core, sick, namespace)
     proc, out = _run(ansible, "release", ["pod=%s/%s" % (namespace, sick)], kubeconfig, context)
     assert proc.returncode == 0, out
     assert "[WARNING]" not in out, out
@@ -71,6 +72,7 @@ def test_json_extra_vars_keep_a_reason_whole_and_reach_the_labels_toggle(core, a
     assert pod.metadata.labels["app"] == "shop"
     assert pod.metadata.annotations["triage.k8s/reason"] == "heap dump, then restart"
 
+    keep_through_release(core, sick, namespace)  # quarantined again below
     proc, out = _run(ansible, "release", ["pod=%s/%s" % (namespace, sick)], kubeconfig, context)
     assert proc.returncode == 0, out
     assert core.read_namespaced_pod(sick, namespace).metadata.labels["enabled"] == "true"

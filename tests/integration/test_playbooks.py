@@ -3,7 +3,7 @@
 import json
 import os
 
-from k8s_helpers import deployment, endpoint_slice_pods, pod_ready, service, wait_list
+from k8s_helpers import deployment, endpoint_slice_pods, labels_after_release, pod_ready, service, wait_list
 from kubernetes import client
 
 
@@ -43,8 +43,7 @@ def test_quarantine_then_release_playbooks(core, apps, api, namespace, ansible, 
     proc, out = _play(ansible, "release", {"pod": sick, "namespace": namespace}, kubeconfig, context)
     assert proc.returncode == 0, out
     assert "may adopt it again" in out
-    pod = core.read_namespaced_pod(sick, namespace)
-    assert pod.metadata.labels["release"] == "stable"
+    assert labels_after_release(core, sick, namespace, labels)["release"] == "stable"
 
 
 def test_quarantine_playbook_refuses_a_missing_pod_with_a_clear_message(namespace, ansible, kubeconfig, context):

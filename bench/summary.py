@@ -26,8 +26,11 @@ def rows(directory):
         for size in scan["sizes"]:
             by = dict((r["contender"], r) for r in size["rows"])
             floor = by["list-only"]["wall_median_s"]
+            startup = by.get("ansible-bare", {}).get("wall_median_s")
+            why = "" if startup is None else "; ansible-playbook start-up alone %.2f s (%.2fx of the floor)" % (startup, startup / floor)
             out.append(("scan %d pods, only_unhealthy, ansible-playbook / bare LIST" % size["pods"],
-                        by["ansible-unhealthy"]["wall_vs_floor"], 1.3, "%.2f s vs %.2f s" % (by["ansible-unhealthy"]["wall_median_s"], floor)))
+                        by["ansible-unhealthy"]["wall_vs_floor"], 1.3,
+                        "%.2f s vs %.2f s%s" % (by["ansible-unhealthy"]["wall_median_s"], floor, why)))
             out.append(("scan %d pods, full result, ansible-playbook / bare LIST" % size["pods"],
                         by["ansible-full"]["wall_vs_floor"], 2.0, "%.2f s" % by["ansible-full"]["wall_median_s"]))
             out.append(("scan %d pods, only_unhealthy RSS / bare LIST RSS" % size["pods"],
@@ -39,10 +42,18 @@ def rows(directory):
         out.append(("scan (bench/crashloop_bench.py)", None, 1.3, "not measured"))
     quarantine = _load(directory, "quarantine.json")
     if quarantine:
+        why = ""
+        if quarantine.get("startup_s") is not None:
+            why = "; of it ansible-playbook start-up %.2f s, pod_quarantine's process %.2f s" % (
+                quarantine["startup_s"], quarantine["module_process_wall_s"])
         out.append(("quarantine: pod out of the Service, playbook - kubectl label (s)",
-                    quarantine["latency_over_kubectl_s"], 1.0, "default (evidence before relabelling)"))
-        out.append(("quarantine: same, quarantine_evidence_before_relabel=false (s)",
-                    quarantine["relabel_first_over_kubectl_s"], 1.0, "relabel first"))
+                    quarantine["latency_over_kubectl_s"], 1.0, "default: relabel first, evidence after" + why))
+        if quarantine.get("evidence_first_over_kubectl_s") is not None:
+            out.append(("quarantine: same, quarantine_evidence_before_relabel=true (s)",
+                        quarantine["evidence_first_over_kubectl_s"], None, "the old order: a first bundle before the relabel"))
+        if quarantine.get("module_process_cpu_s") is not None:
+            out.append(("pod_quarantine's own process CPU (s)", quarantine["module_process_cpu_s"], 0.5,
+                        "importing the kubernetes client is part of it"))
     else:
         out.append(("quarantine latency (bench/quarantine_bench.py)", None, 1.0, "not measured"))
     fleet = _load(directory, "fleet.json")

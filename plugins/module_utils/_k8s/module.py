@@ -135,8 +135,9 @@ def fail_from(module, error):
 def cyclic_gc_paused():
     """Pause Python's cyclic garbage collector while a module runs. A scan decodes and keeps
     hundreds of thousands of small dicts and lists (the pages, the records); every collection the
-    allocations trigger walks all of them again, which cost 1.7 s of 5.7 s of CPU at 30,000 pods
-    with only_unhealthy and 3.8 s of 8.7 s with the full result (docs/performance.md). Decoded JSON
+    allocations trigger walks all of them again, which cost crashloop_info about 2 s of 5.8 s of
+    CPU at 30,000 pods with only_unhealthy and 4 s of 8.6 s with the full result
+    (docs/performance.md). Decoded JSON
     holds no reference cycles, so reference counting frees everything as before; the collector
     is switched back on when the block ends (the module process exits right after)."""
     was_enabled = gc.isenabled()

@@ -97,7 +97,7 @@ bench: venv
 	$(BIN)/python bench/quarantine_bench.py --json $(BENCH_OUT)/quarantine.json
 	$(BIN)/python bench/fleet_bench.py --json $(BENCH_OUT)/fleet.json
 	$(BIN)/python bench/cleanup_bench.py --json $(BENCH_OUT)/cleanup.json
-	$(BIN)/python bench/evidence_bench.py
+	$(BIN)/python bench/evidence_bench.py --json $(BENCH_OUT)/evidence.json
 	$(BIN)/python bench/pod_health_bench.py
 	$(BIN)/python bench/upload_bench.py
 	$(BIN)/python bench/summary.py $(BENCH_OUT)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: triage.k8s.pod_evidence, large-log streaming and one bundle vs the kubectl sequence.
 
-    .venv/bin/python bench/evidence_bench.py [--log-mb 300] [--runs 5] [--context kwok-triage-a]
+    .venv/bin/python bench/evidence_bench.py [--log-mb 300] [--runs 5] [--cluster triage-a] [--json FILE]
 
 On a local cluster (reused if up, else started and deleted at the end; a namespace of its own,
 deleted at the end) it measures:
@@ -17,7 +17,9 @@ deleted at the end) it measures:
      each a kubectl process, run one after another - vs one pod_evidence task (default items plus
      the same exec) through ansible-playbook, and the module process alone. Median of --runs.
 
-kubectl is the version-matched one from hack/cluster/build.sh. Not a test: nothing asserts.
+kubectl is the version-matched one from hack/cluster/build.sh. --json writes both tables and
+`playbook_vs_kubectl` (the bundle through ansible-playbook over the kubectl sequence, for
+bench/summary.py). Not a test: nothing asserts.
 """
 
 import argparse
@@ -219,6 +221,7 @@ def main():
     parser.add_argument("--log-mb", type=int, default=300)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cluster", default=localcluster.DEFAULT_NAMES[0])
+    parser.add_argument("--json")
     args = parser.parse_args()
     started_cluster = not (args.cluster in localcluster.existing_clusters() and localcluster.healthy(args.cluster))
     kubeconfig = localcluster.up([args.cluster])
@@ -245,6 +248,14 @@ def main():
     print("\n## Large log (%d MiB), streamed to disk\n\n%s" % (args.log_mb, table(big, with_bytes=True)))
     print("\n## One bundle vs the kubectl sequence (median of %d runs; peak RSS: largest process)\n\n%s"
           % (args.runs, table(cmp_rows)))
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump({"playbook_vs_kubectl": round(cmp_rows["pod_evidence via ansible-playbook"]["wall"]
+                                                    / cmp_rows["kubectl sequence (6 processes)"]["wall"], 2),
+                       "module_vs_kubectl": round(cmp_rows["pod_evidence module process alone"]["wall"]
+                                                  / cmp_rows["kubectl sequence (6 processes)"]["wall"], 2),
+                       "bundle": cmp_rows, "large_log": big, "log_mb": args.log_mb, "runs": args.runs,
+                       "load_average": [load_before, os.getloadavg()[0]]}, handle, indent=1)
 
 
 if __name__ == "__main__":

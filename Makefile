@@ -93,6 +93,7 @@ bench: venv
 	mkdir -p $(BENCH_OUT)
 	$(BIN)/python bench/crashloop_bench.py --pods 1000,5000,10000 --keep --json $(BENCH_OUT)/crashloop.json
 	$(BIN)/python bench/wan_bench.py --json $(BENCH_OUT)/wan.json
+	$(BIN)/python bench/crashloop_bench.py --pods 30000 --keep --json $(BENCH_OUT)/crashloop-30k.json
 	$(CLUSTER) down triage-crashbench
 	$(BIN)/python bench/quarantine_bench.py --json $(BENCH_OUT)/quarantine.json
 	$(BIN)/python bench/fleet_bench.py --json $(BENCH_OUT)/fleet.json

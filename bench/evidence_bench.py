@@ -137,7 +137,9 @@ def big_log_part(core, api, namespace, workdir, tmp, auth, mib):
                                              redact=redact, annotate=False))
         with open(os.path.join(result["bundle"], "manifest.json")) as handle:
             stream = json.load(handle)["items"]["logs"]["streams"][0]
-        rows[label] = dict(usage, bytes=stream["bytes"], stream_seconds=stream["seconds"])
+        if "bytes" not in stream:  # the stream was not written (its status says why)
+            log("%s: the log stream was not written: %s" % (label, json.dumps(stream)[:300]))
+        rows[label] = dict(usage, bytes=stream.get("bytes", 0), stream_seconds=stream.get("seconds"))
         shutil.rmtree(result["bundle"])
         log("%s: %.1fs, peak RSS %d MiB" % (label, usage["wall"], usage["maxrss_kib"] // 1024))
     out = os.path.join(tmp, "kubectl-logs.txt")

@@ -137,9 +137,9 @@ def cyclic_gc_paused():
     hundreds of thousands of small dicts and lists (the pages, the records); every collection the
     allocations trigger walks all of them again, which cost crashloop_info about 2 s of 5.8 s of
     CPU at 30,000 pods with only_unhealthy and 4 s of 8.6 s with the full result
-    (docs/performance.md). Decoded JSON
-    holds no reference cycles, so reference counting frees everything as before; the collector
-    is switched back on when the block ends (the module process exits right after)."""
+    (docs/performance.md). Decoded JSON holds no reference cycles, so reference counting frees
+    everything as before, and a module's run is bounded (by its wait_timeout at most); the
+    collector is switched back on when the block ends (the module process exits right after)."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
